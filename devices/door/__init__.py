@@ -1,0 +1,1 @@
+"""Entry/exit doors and turnstiles (contract kind ``door``)."""

@@ -1,0 +1,1 @@
+"""Self-checkout kiosks (contract kind ``kiosk``)."""

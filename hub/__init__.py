@@ -1,0 +1,3 @@
+"""storehub: the in-store edge hub."""
+
+__version__ = "0.1.0"
