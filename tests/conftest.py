@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import shutil
 import socket
 import subprocess
@@ -37,6 +39,9 @@ class Mosquitto:
             f"persistence true\npersistence_location {workdir}/\n"
             "max_inflight_messages 1000\nmax_queued_messages 100000\n"
             "autosave_interval 1\n"
+            # As root Mosquitto switches to the 'mosquitto' user, which cannot
+            # write its persistence file into our temp dir.
+            + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
         )
         self.conf = conf
 

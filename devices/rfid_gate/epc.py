@@ -38,6 +38,7 @@ pure identity, because epcpy's decoded objects do not keep them.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -46,10 +47,16 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import unquote
 
-from epcpy.epc_schemes.base_scheme import GS1Element, GS1Keyed, TagEncodable
-from epcpy.epc_schemes.sgtin import SGTIN, SGTINFilterValue
-from epcpy.utils.common import calculate_checksum
-from epcpy.utils.parsers import TAG_ENCODABLE_CLASSES, hex_to_tag_encodable
+with warnings.catch_warnings():
+    # epcpy 0.1.8 writes some regexes as non-raw strings; compiling them when no
+    # bytecode is cached warns (DeprecationWarning on 3.11, SyntaxWarning on 3.12+),
+    # which a warnings-as-errors run would turn into an import failure.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", SyntaxWarning)
+    from epcpy.epc_schemes.base_scheme import GS1Element, GS1Keyed, TagEncodable
+    from epcpy.epc_schemes.sgtin import SGTIN, SGTINFilterValue
+    from epcpy.utils.common import calculate_checksum
+    from epcpy.utils.parsers import TAG_ENCODABLE_CLASSES, hex_to_tag_encodable
 
 __all__ = [
     "DecodedEpc",
@@ -57,6 +64,7 @@ __all__ = [
     "decode_epc",
     "gtin_to_sgtin_hex",
     "sgtin96_hex",
+    "sgtin198_hex",
 ]
 
 _EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
@@ -106,6 +114,11 @@ _KEY_NAME: Final[Mapping[str, str]] = MappingProxyType(
         "gdti": "gdti",
         "sgcn": "sgcn",
     }
+)
+
+#: Characters the pure identity URI escapes (TDS §5, table of the GS1 AI 82 set).
+_URI_ESCAPES: Final[Mapping[str, str]] = MappingProxyType(
+    {"%": "%25", '"': "%22", "&": "%26", "/": "%2F", "<": "%3C", ">": "%3E", "?": "%3F"}
 )
 
 #: EPC schemes that carry a GS1 identification key (the others are GID and US DoD ones).
@@ -222,21 +235,37 @@ def sgtin96_hex(company_prefix: str, item_ref: str, serial: int, filter_value: i
     company prefix and item reference together have 13 digits. Filter 1 is
     "point of sale item". Raises :class:`EpcEncodeError` on invalid values.
     """
-    if not company_prefix.isdigit() or not item_ref.isdigit():
+    if not _is_digits(company_prefix) or not _is_digits(item_ref):
         raise EpcEncodeError("company prefix and item reference must be digits")
     if not 0 <= filter_value <= 7:
         raise EpcEncodeError(f"filter value {filter_value} is not in 0..7")
     if not 0 <= serial < 1 << 38:
         raise EpcEncodeError(f"serial {serial} does not fit SGTIN-96 (38 bits)")
-    try:
-        sgtin = SGTIN(f"urn:epc:id:sgtin:{company_prefix}.{item_ref}.{serial}")
-        encoded = sgtin.hex(
-            binary_coding_scheme=SGTIN.BinaryCodingScheme.SGTIN_96,
-            filter_value=SGTINFilterValue(str(filter_value)),
-        )
-    except Exception as exc:  # epcpy's ConvertException and friends
-        raise EpcEncodeError(str(exc) or type(exc).__name__) from exc
-    return encoded.zfill(24)
+    return _encode_sgtin(
+        f"urn:epc:id:sgtin:{company_prefix}.{item_ref}.{serial}",
+        SGTIN.BinaryCodingScheme.SGTIN_96,
+        filter_value,
+        24,
+    )
+
+
+def sgtin198_hex(company_prefix: str, item_ref: str, serial: str, filter_value: int = 1) -> str:
+    """Encode an SGTIN-198 EPC (52 hex digits) through epcpy: alphanumeric serials.
+
+    ``serial`` is the plain serial (1-20 characters of the GS1 AI 82 set, e.g.
+    ``"32a/b"``); it is URI-escaped here. Raises :class:`EpcEncodeError` on invalid values.
+    """
+    if not _is_digits(company_prefix) or not _is_digits(item_ref):
+        raise EpcEncodeError("company prefix and item reference must be digits")
+    if not 0 <= filter_value <= 7:
+        raise EpcEncodeError(f"filter value {filter_value} is not in 0..7")
+    escaped = "".join(_URI_ESCAPES.get(char, char) for char in serial)
+    return _encode_sgtin(
+        f"urn:epc:id:sgtin:{company_prefix}.{item_ref}.{escaped}",
+        SGTIN.BinaryCodingScheme.SGTIN_198,
+        filter_value,
+        52,
+    )
 
 
 def gtin_to_sgtin_hex(gtin14: str, serial: int, company_prefix_len: int = 7) -> str:
@@ -246,7 +275,7 @@ def gtin_to_sgtin_hex(gtin14: str, serial: int, company_prefix_len: int = 7) -> 
     check digit must be right. ``company_prefix_len`` (6..12) says where the
     GS1 company prefix ends, which the GTIN alone does not tell.
     """
-    if not gtin14.isdigit() or len(gtin14) not in (8, 12, 13, 14):
+    if not _is_digits(gtin14) or len(gtin14) not in (8, 12, 13, 14):
         raise EpcEncodeError(f"{gtin14!r} is not a GTIN-8/12/13/14")
     gtin = gtin14.zfill(14)
     if calculate_checksum(gtin[:-1]) != int(gtin[-1]):
@@ -256,3 +285,19 @@ def gtin_to_sgtin_hex(gtin14: str, serial: int, company_prefix_len: int = 7) -> 
     company_prefix = gtin[1 : 1 + company_prefix_len]
     item_ref = gtin[0] + gtin[1 + company_prefix_len : 13]
     return sgtin96_hex(company_prefix, item_ref, serial)
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _encode_sgtin(
+    uri: str, coding: SGTIN.BinaryCodingScheme, filter_value: int, digits: int
+) -> str:
+    try:
+        encoded = SGTIN(uri).hex(
+            binary_coding_scheme=coding, filter_value=SGTINFilterValue(str(filter_value))
+        )
+    except Exception as exc:  # epcpy's ConvertException and friends
+        raise EpcEncodeError(str(exc) or type(exc).__name__) from exc
+    return encoded.zfill(digits)

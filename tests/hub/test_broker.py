@@ -276,7 +276,7 @@ class TestManagedBroker:
         port, tls_port = free_port(), free_port()
         while tls_port == port:
             tls_port = free_port()
-        tls = TlsListener(tls_port, cert, key)
+        tls = TlsListener(tls_port, cert, key, cafile=cert)  # cafile: client certs optional
         async with ManagedBroker(data_dir=tmp_path, port=port, users=[HUB], tls=tls):
             context = ssl.create_default_context(cafile=str(cert))
             async with aiomqtt.Client(
