@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -34,6 +34,7 @@ from hub.events import Alert, CommandOutcome, DeviceEvent
 from hub.ingest import Ingest
 from hub.journal import Entry, Journal
 from hub.metrics import Metrics
+from hub.plugins import default_plugins
 from hub.presence import watch_presence
 from hub.registry import Registry
 from hub.secrets import load_secrets
@@ -44,6 +45,7 @@ log = logging.getLogger("storehub.hub")
 #: Things that plug into a running hub (rules, store API, ...): called once the
 #: hub is up, each returns a coroutine the hub runs in its task group.
 Plugin = Callable[["Hub"], Coroutine[Any, Any, None]]
+S = TypeVar("S")
 
 
 class Hub:
@@ -57,7 +59,8 @@ class Hub:
         self.config = config
         self.store_id = config.store_id
         self.clock = clock
-        self.plugins = list(plugins or [])
+        # None = the built-in plugins (rules, store API); [] = a bare hub.
+        self.plugins = default_plugins() if plugins is None else list(plugins)
         self.metrics = Metrics()
         self.bus = Bus()
         self.db_path = db_path(config.data_dir)
@@ -78,6 +81,7 @@ class Hub:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        self._services: dict[type, object] = {}
 
     # -- life cycle ------------------------------------------------------------
 
@@ -205,6 +209,15 @@ class Hub:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    def provide(self, service: object) -> None:
+        """Make a plugin's service (gate logic, rule engine, ...) findable by its class."""
+        self._services[type(service)] = service
+
+    def service(self, cls: type[S]) -> S | None:
+        """The service of class ``cls`` a plugin provided, if it runs in this hub."""
+        found = self._services.get(cls)
+        return found if isinstance(found, cls) else None
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         await asyncio.wait_for(self.ready.wait(), timeout)

@@ -12,17 +12,9 @@ from rich.console import Console
 from rich.panel import Panel
 
 from hub.config import HubConfig
-from hub.hub import Hub, Plugin
+from hub.hub import Hub
 
 log = logging.getLogger("storehub.runtime")
-
-
-def _api_plugin(cfg: HubConfig) -> Plugin | None:
-    if cfg.api_port == 0 or importlib.util.find_spec("store_api.server") is None:
-        return None
-    from store_api.server import serve_api
-
-    return serve_api
 
 
 async def serve(
@@ -33,11 +25,7 @@ async def serve(
     rate: float = 0.5,
     seed: int | None = None,
 ) -> None:
-    plugins: list[Plugin] = []
-    api = _api_plugin(cfg)
-    if api is not None:
-        plugins.append(api)
-    async with Hub(cfg, plugins=plugins) as hub:
+    async with Hub(cfg) as hub:
         await hub.wait_ready()
         extra: list[Any] = []
         if simulate:
@@ -46,7 +34,8 @@ async def serve(
             extra.append(run_simulation(cfg, scenario="random", duration=None, rate=rate,
                                         seed=seed, only=None, console=None, hub=hub))
         if console is not None:
-            console.print(_summary(cfg, hub, api is not None, simulate))
+            api = cfg.api_port != 0 and importlib.util.find_spec("store_api.server") is not None
+            console.print(_summary(cfg, hub, api, simulate))
         log.info("storehub running", extra=hub.status())
         await asyncio.gather(asyncio.Event().wait(), *extra)
 
