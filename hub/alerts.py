@@ -84,8 +84,16 @@ class Alerts:
             await self._journal.call(lambda c: _update(c, bumped))
             return bumped
         alert = Alert(
-            id=uuid.uuid4().hex, ts=now, updated=now, severity=severity, kind=kind, title=title,
-            device=device, zone=zone, data=data or {}, key=key,
+            id=uuid.uuid4().hex,
+            ts=now,
+            updated=now,
+            severity=severity,
+            kind=kind,
+            title=title,
+            device=device,
+            zone=zone,
+            data=data or {},
+            key=key,
         )
         self._live[key] = alert
         self._publish(alert)  # first: staff get it before we touch the disk
@@ -134,9 +142,17 @@ class Alerts:
         await self._journal.append(self._entry(done))
         if notify is not None:
             info = Alert(
-                id=uuid.uuid4().hex, ts=now, updated=now, severity="info", kind=notify[0],
-                title=notify[1], device=alert.device, zone=alert.zone,
-                data={"resolves": alert.id}, status="resolved", key=f"{notify[0]}:{alert.id}",
+                id=uuid.uuid4().hex,
+                ts=now,
+                updated=now,
+                severity="info",
+                kind=notify[0],
+                title=notify[1],
+                device=alert.device,
+                zone=alert.zone,
+                data={"resolves": alert.id},
+                status="resolved",
+                key=f"{notify[0]}:{alert.id}",
                 resolved_at=now,
             )
             self._publish(info)
@@ -151,8 +167,12 @@ class Alerts:
 
     def _entry(self, alert: Alert) -> Entry:
         return Entry(
-            type="alert", ts=alert.updated or alert.ts, device=alert.device, name=alert.kind,
-            data=alert.model_dump_json(), stream="alerts",
+            type="alert",
+            ts=alert.updated or alert.ts,
+            device=alert.device,
+            name=alert.kind,
+            data=alert.model_dump_json(),
+            stream="alerts",
         )
 
 
@@ -160,8 +180,20 @@ def _insert(conn: sqlite3.Connection, a: Alert) -> None:
     conn.execute(
         "INSERT INTO alerts(id, key, ts, updated, severity, kind, title, device, zone, data,"
         " status, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (a.id, a.key, a.ts, a.updated, a.severity, a.kind, a.title, a.device, a.zone,
-         json.dumps(a.data), a.status, a.count),
+        (
+            a.id,
+            a.key,
+            a.ts,
+            a.updated,
+            a.severity,
+            a.kind,
+            a.title,
+            a.device,
+            a.zone,
+            json.dumps(a.data),
+            a.status,
+            a.count,
+        ),
     )
 
 
@@ -175,10 +207,36 @@ def _update(conn: sqlite3.Connection, a: Alert) -> None:
 
 
 def _from_row(row: tuple[Any, ...]) -> Alert:
-    (id_, key, ts, updated, severity, kind, title, device, zone, data, status, count,
-     acked_by, _acked_at, resolved_at) = row
+    (
+        id_,
+        key,
+        ts,
+        updated,
+        severity,
+        kind,
+        title,
+        device,
+        zone,
+        data,
+        status,
+        count,
+        acked_by,
+        _acked_at,
+        resolved_at,
+    ) = row
     return Alert(
-        id=id_, key=key, ts=ts, updated=updated, severity=severity, kind=kind, title=title,
-        device=device, zone=zone, data=json.loads(data), status=status, count=count,
-        acked_by=acked_by, resolved_at=resolved_at,
+        id=id_,
+        key=key,
+        ts=ts,
+        updated=updated,
+        severity=severity,
+        kind=kind,
+        title=title,
+        device=device,
+        zone=zone,
+        data=json.loads(data),
+        status=status,
+        count=count,
+        acked_by=acked_by,
+        resolved_at=resolved_at,
     )

@@ -116,7 +116,9 @@ def simulate(
     scenario: Annotated[
         str, typer.Option(help="'random' or a scenario file (TOML/JSON, see docs/simulators.md)")
     ] = "random",
-    duration: Annotated[float | None, typer.Option(help="Seconds to run (default: forever)")] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to run (default: forever)")
+    ] = None,
     rate: Annotated[float, typer.Option(help="Random events per second per device")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="Random seed")] = None,
     device: Annotated[list[str] | None, typer.Option(help="Only these devices")] = None,
@@ -126,8 +128,17 @@ def simulate(
     setup_logging(cfg.log_level)
     from simulators.runner import run_simulation
 
-    _run_async(run_simulation(cfg, scenario=scenario, duration=duration, rate=rate, seed=seed,
-                              only=device or None, console=console))
+    _run_async(
+        run_simulation(
+            cfg,
+            scenario=scenario,
+            duration=duration,
+            rate=rate,
+            seed=seed,
+            only=device or None,
+            console=console,
+        )
+    )
 
 
 @app.command()
@@ -161,8 +172,16 @@ def devices(
         ]
         if row["online"] == 0 and row["may_sleep"]:
             presence = "[yellow]asleep[/]"
-        cells = [row["id"], row["kind"], row["zone"] or "", presence, _when(row["since"]),
-                 _when(row["last_seen"]), row["model"] or "", row["fw"] or ""]
+        cells = [
+            row["id"],
+            row["kind"],
+            row["zone"] or "",
+            presence,
+            _when(row["since"]),
+            _when(row["last_seen"]),
+            row["model"] or "",
+            row["fw"] or "",
+        ]
         if secrets:
             cells.append(str(row.get("password") or ""))
         table.add_row(*cells)
@@ -174,9 +193,7 @@ def events(
     config: ConfigOpt = None,
     data_dir: DataOpt = None,
     device: Annotated[str | None, typer.Option(help="Only this device")] = None,
-    type: Annotated[
-        str | None, typer.Option(help="event, state, command, reply or alert")
-    ] = None,
+    type: Annotated[str | None, typer.Option(help="event, state, command, reply or alert")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many to show")] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep tailing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
@@ -208,7 +225,8 @@ def _print_events(rows: list[dict[str, Any]], as_json: bool) -> None:
         console.print(
             f"[dim]{_when(row['received'])}[/] [cyan]{row['type']:<7}[/] "
             f"[bold]{row['device'] or '-'}[/] {row['name'] or ''}{seq} {data}",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -233,17 +251,28 @@ def deadletter(
         console.print_json(json.dumps(rows))
         return
     table = Table(title="dead letters" + (" (counts)" if summary else ""))
-    cols = (["device", "reason", "count", "last"] if summary else
-            ["time", "device", "reason", "detail", "topic", "size", "first bytes"])
+    cols = (
+        ["device", "reason", "count", "last"]
+        if summary
+        else ["time", "device", "reason", "detail", "topic", "size", "first bytes"]
+    )
     for col in cols:
         table.add_column(col, overflow="fold")
     for row in rows:
         if summary:
-            table.add_row(row["device"] or "?", row["reason"], str(row["count"]),
-                          _when(row["last"]))
+            table.add_row(
+                row["device"] or "?", row["reason"], str(row["count"]), _when(row["last"])
+            )
         else:
-            table.add_row(_when(row["ts"]), row["device"] or "?", row["reason"], row["detail"],
-                          row["topic"], str(row["size"]), row["head"][:60])
+            table.add_row(
+                _when(row["ts"]),
+                row["device"] or "?",
+                row["reason"],
+                row["detail"],
+                row["topic"],
+                str(row["size"]),
+                row["head"][:60],
+            )
     console.print(table)
 
 
@@ -251,8 +280,9 @@ def deadletter(
 def check_config(config: ConfigOpt = None) -> None:
     """Validate a store config file and print what it defines."""
     cfg = _config(config, None)
-    console.print(f"[green]ok[/] {cfg.source}: store {cfg.store_id}, "
-                  f"{len(cfg.store.devices)} devices")
+    console.print(
+        f"[green]ok[/] {cfg.source}: store {cfg.store_id}, {len(cfg.store.devices)} devices"
+    )
     for d in cfg.store.devices:
         console.print(f"  {d.id:<16} {d.kind:<10} zone={d.zone or '-'}")
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from devices.base import validate_json
 from hub.bus import Bus
 from hub.errors import PayloadError, TransportError, UnknownDevice
-from hub.events import CommandOutcome
+from hub.events import CommandOutcome, Outcome
 from hub.journal import Entry, Journal
 from hub.metrics import Metrics
 from hub.registry import Registry
@@ -87,7 +87,7 @@ class Commands:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[cmd_id] = future
         attempts = 0
-        outcome = "timeout"
+        outcome: Outcome = "timeout"
         error: str | None = None
         reply: Reply | None = None
         try:
@@ -113,16 +113,23 @@ class Commands:
         elif outcome == "timeout":
             error = f"no reply within {ttl:g}s"
         result = CommandOutcome(
-            id=cmd_id, device=device_id, name=name, args=built.model_dump(mode="json"),
-            outcome=outcome,  # type: ignore[arg-type]
-            error=error, attempts=attempts, sent=sent, finished=self._clock(),
+            id=cmd_id,
+            device=device_id,
+            name=name,
+            args=built.model_dump(mode="json"),
+            outcome=outcome,
+            error=error,
+            attempts=attempts,
+            sent=sent,
+            finished=self._clock(),
             reply=reply.model_dump() if reply is not None else {},
         )
         self._metrics.commands.labels(name, outcome).inc()
         self._metrics.command_latency.labels(name).observe(result.latency)
         await self._journal.append(
-            Entry(type="command", ts=sent, device=device_id, name=name,
-                  data=result.model_dump_json())
+            Entry(
+                type="command", ts=sent, device=device_id, name=name, data=result.model_dump_json()
+            )
         )
         await self._bus.publish(result)
         return result
@@ -139,8 +146,13 @@ class Commands:
             future.set_result(reply)
         elif future is None:
             log.info("reply %s from %s matches no waiting command", reply.id, device_id)
-        return Entry(type="reply", ts=self._clock(), device=device_id, name=reply.id,
-                     data=json.dumps(reply.model_dump()))
+        return Entry(
+            type="reply",
+            ts=self._clock(),
+            device=device_id,
+            name=reply.id,
+            data=json.dumps(reply.model_dump()),
+        )
 
 
 __all__ = ["Commands", "PayloadError", "Reply"]

@@ -159,7 +159,7 @@ class BrokerUrl(BaseModel):
         except ValueError:
             raise ConfigError(f"STOREHUB_BROKER_URL: bad port in {url!r}") from None
         return cls(
-            scheme=parts.scheme,  # type: ignore[arg-type]
+            scheme=parts.scheme,
             host=parts.hostname,
             port=port,
             username=unquote(parts.username) if parts.username else None,

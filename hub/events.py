@@ -40,13 +40,16 @@ class PresenceChanged(BusEvent):
     fw: str | None = None
 
 
+Outcome = Literal["ok", "rejected", "timeout", "expired", "unreachable"]
+
+
 class CommandOutcome(BusEvent):
     type: Literal["command"] = "command"
     id: str
     device: str
     name: str
     args: dict[str, Any]
-    outcome: Literal["ok", "rejected", "timeout", "expired", "unreachable"]
+    outcome: Outcome
     error: str | None = None
     attempts: int = 1
     sent: float

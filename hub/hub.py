@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
@@ -70,8 +72,15 @@ class Hub:
         self.alerts = Alerts(self.journal, self.bus, self.metrics, self._publish_alert, clock=clock)
         cc = config.store.commands
         self.commands = Commands(
-            self.store_id, self.registry, self.journal, self.bus, self.metrics,
-            self._publish_command, ttl=cc.ttl_s, retry=cc.retry_s, clock=clock,
+            self.store_id,
+            self.registry,
+            self.journal,
+            self.bus,
+            self.metrics,
+            self._publish_command,
+            ttl=cc.ttl_s,
+            retry=cc.retry_s,
+            clock=clock,
         )
         self.broker: ManagedBroker | None = None
         self.transport: MqttTransport | None = None
@@ -103,8 +112,15 @@ class Hub:
         await self.alerts.load()
         endpoint = await self._broker_endpoint()
         self.ingest = Ingest(
-            self.store_id, self.registry, self.journal, self.bus, self.commands, self.metrics,
-            self._ack, lambda: connect_reader(self.db_path), clock=self.clock,
+            self.store_id,
+            self.registry,
+            self.journal,
+            self.bus,
+            self.commands,
+            self.metrics,
+            self._ack,
+            lambda: connect_reader(self.db_path),
+            clock=self.clock,
         )
         self.ingest.preload()
         self.transport = MqttTransport(
@@ -122,8 +138,9 @@ class Hub:
         self._spawn(self._housekeeping(), "housekeeping")
         for device in self.registry:
             ctx = DriverContext(
-                device=device.id, store=self.store_id,
-                emit=lambda name, payload, d=device.id: self.emit(d, name, payload),
+                device=device.id,
+                store=self.store_id,
+                emit=functools.partial(self.emit, device.id),
                 log=logging.getLogger(f"storehub.device.{device.id}"),
             )
             self._spawn(device.driver.run(ctx), f"driver:{device.id}")
@@ -138,18 +155,35 @@ class Hub:
         bc = self.config.store.broker
         creds = load_secrets(self.config.data_dir, self.config.store.devices)
         hub = creds[""]
-        users = [BrokerUser(hub.username, hub.password, (f"store/{self.store_id}/#",),
-                            (f"store/{self.store_id}/#",))]
+        users = [
+            BrokerUser(
+                hub.username,
+                hub.password,
+                (f"store/{self.store_id}/#",),
+                (f"store/{self.store_id}/#",),
+            )
+        ]
         for device in self.registry:
             pub, sub = topics.device_acl(self.store_id, device.id)
             users.append(BrokerUser(device.id, creds[device.id].password, pub, sub))
         tls = None
         if bc.tls is not None:
-            tls = TlsListener(port=bc.tls.port, certfile=bc.tls.certfile,
-                              keyfile=bc.tls.keyfile, cafile=bc.tls.cafile, host=bc.host)
+            tls = TlsListener(
+                port=bc.tls.port,
+                certfile=bc.tls.certfile,
+                keyfile=bc.tls.keyfile,
+                cafile=bc.tls.cafile,
+                host=bc.host,
+            )
         port = bc.port or free_port()
-        self.broker = ManagedBroker(data_dir=self.config.data_dir, port=port, users=users,
-                                    host=bc.host, tls=tls, executable=bc.executable)
+        self.broker = ManagedBroker(
+            data_dir=self.config.data_dir,
+            port=port,
+            users=users,
+            host=bc.host,
+            tls=tls,
+            executable=bc.executable,
+        )
         await self.broker.__aenter__()
         log.info("managed mosquitto on %s", self.broker.url)
         return Endpoint(bc.host, port, hub.username, hub.password)
@@ -250,11 +284,7 @@ class Hub:
             now = self.clock()
             if now - last_purge > 3600:
                 last_purge = now
-                cutoff = now - retention
-                await self.journal.call(
-                    lambda c, cut=cutoff: c.execute("DELETE FROM journal WHERE received < ?",
-                                                    (cut,))
-                )
+                await self.journal.call(functools.partial(_purge, now - retention))
 
     # -- services --------------------------------------------------------------
 
@@ -270,8 +300,9 @@ class Hub:
         payload = json.dumps(alert.wire(), separators=(",", ":")).encode()
         if self.transport is None:
             return
-        self.spawn(self.transport.publish(topics.alert(self.store_id), payload, timeout=60),
-                   "alert")
+        self.spawn(
+            self.transport.publish(topics.alert(self.store_id), payload, timeout=60), "alert"
+        )
 
     async def command(
         self, device: str, name: str, *, ttl: float | None = None, **args: Any
@@ -286,11 +317,27 @@ class Hub:
             raise LookupError(device_id)
         now = self.clock()
         ts = float(getattr(payload, "ts", now))
-        event = DeviceEvent(device=device.id, kind=device.kind, zone=device.zone, name=name,
-                            seq=None, ts=ts, received=now, payload=payload)
+        event = DeviceEvent(
+            device=device.id,
+            kind=device.kind,
+            zone=device.zone,
+            name=name,
+            seq=None,
+            ts=ts,
+            received=now,
+            payload=payload,
+        )
         await self.bus.publish(event)
-        await self.journal.append(Entry(type="event", ts=ts, received=now, device=device.id,
-                                        name=name, data=payload.model_dump_json()))
+        await self.journal.append(
+            Entry(
+                type="event",
+                ts=ts,
+                received=now,
+                device=device.id,
+                name=name,
+                data=payload.model_dump_json(),
+            )
+        )
 
     def status(self) -> dict[str, Any]:
         t = self.transport
@@ -307,6 +354,10 @@ class Hub:
             "devices": len(self.registry),
             "devices_online": sum(1 for d in self.registry if d.online),
         }
+
+
+def _purge(cutoff: float, conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM journal WHERE received < ?", (cutoff,))
 
 
 async def run_forever(hub: Hub, *extra: Awaitable[Any]) -> None:

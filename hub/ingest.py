@@ -140,7 +140,8 @@ class Ingest:
             for dev in self._registry:
                 rows = db.execute(
                     "SELECT seq FROM journal WHERE type='event' AND device=? AND seq IS NOT NULL"
-                    " ORDER BY seq DESC LIMIT ?", (dev.id, SEQ_WINDOW),
+                    " ORDER BY seq DESC LIMIT ?",
+                    (dev.id, SEQ_WINDOW),
                 ).fetchall()
                 self._seq.preload(dev.id, [r[0] for r in rows])
         finally:
@@ -188,16 +189,30 @@ class Ingest:
         now = self._clock()
         self._registry.seen(device, now)
         event = DeviceEvent.model_construct(
-            type="device_event", device=device.id, kind=device.kind, zone=device.zone,
-            name=name, seq=seq, ts=payload.ts, received=now, payload=payload,
+            type="device_event",
+            device=device.id,
+            kind=device.kind,
+            zone=device.zone,
+            name=name,
+            seq=seq,
+            ts=payload.ts,
+            received=now,
+            payload=payload,
         )
         self.accepted += 1
         self._metrics.events_in.labels(device.kind, name).inc()
         await self._bus.publish(event)
         await self._journal.append(
-            Entry(type="event", ts=payload.ts, received=now, device=device.id, name=name,
-                  seq=seq, data=msg.payload.decode(errors="replace"),
-                  stream=device.driver.codec.streams.get(name)),
+            Entry(
+                type="event",
+                ts=payload.ts,
+                received=now,
+                device=device.id,
+                name=name,
+                seq=seq,
+                data=msg.payload.decode(errors="replace"),
+                stream=device.driver.codec.streams.get(name),
+            ),
             ack,
         )
 
@@ -208,15 +223,28 @@ class Ingest:
         for name, payload in decoded:
             ts = float(getattr(payload, "ts", now))
             event = DeviceEvent.model_construct(
-                type="device_event", device=device.id, kind=device.kind, zone=device.zone,
-                name=name, seq=None, ts=ts, received=now, payload=payload,
+                type="device_event",
+                device=device.id,
+                kind=device.kind,
+                zone=device.zone,
+                name=name,
+                seq=None,
+                ts=ts,
+                received=now,
+                payload=payload,
             )
             self.accepted += 1
             self._metrics.events_in.labels(device.kind, name).inc()
             await self._bus.publish(event)
             await self._journal.append(
-                Entry(type="event", ts=ts, received=now, device=device.id, name=name,
-                      data=payload.model_dump_json())
+                Entry(
+                    type="event",
+                    ts=ts,
+                    received=now,
+                    device=device.id,
+                    name=name,
+                    data=payload.model_dump_json(),
+                )
             )
         await self._journal.ack_only(ack)
 
@@ -235,15 +263,27 @@ class Ingest:
             device, state.online, reason, model=state.model, fw=state.fw
         )
         await self._journal.append(
-            Entry(type="state", ts=state.ts or self._clock(), device=device.id, name="state",
-                  data=msg.payload.decode(), stream="device_health" if changed else None),
+            Entry(
+                type="state",
+                ts=state.ts or self._clock(),
+                device=device.id,
+                name="state",
+                data=msg.payload.decode(),
+                stream="device_health" if changed else None,
+            ),
             ack,
         )
         if changed:
             await self._bus.publish(
                 PresenceChanged(
-                    device=device.id, kind=device.kind, zone=device.zone, online=state.online,
-                    ts=self._clock(), reason=reason, model=device.model, fw=device.fw,
+                    device=device.id,
+                    kind=device.kind,
+                    zone=device.zone,
+                    online=state.online,
+                    ts=self._clock(),
+                    reason=reason,
+                    model=device.model,
+                    fw=device.fw,
                 )
             )
 
@@ -257,8 +297,13 @@ class Ingest:
             self._last_log[device] = now
             log.warning("dead-lettered %s from %s: %s", msg.topic, device, exc)
         await self._journal.dead_letter(
-            DeadLetter(topic=msg.topic, device=device, reason=exc.reason, detail=exc.detail,
-                       payload=msg.payload, ts=now),
+            DeadLetter(
+                topic=msg.topic,
+                device=device,
+                reason=exc.reason,
+                detail=exc.detail,
+                payload=msg.payload,
+                ts=now,
+            ),
             ack,
         )
-

@@ -194,8 +194,15 @@ class Journal:
                     conn.execute(
                         "INSERT INTO deadletter(ts, topic, device, reason, detail, size, head)"
                         " VALUES (?,?,?,?,?,?,?)",
-                        (item.ts, item.topic, item.device, item.reason, item.detail,
-                         len(item.payload), item.payload[: DeadLetter.HEAD]),
+                        (
+                            item.ts,
+                            item.topic,
+                            item.device,
+                            item.reason,
+                            item.detail,
+                            len(item.payload),
+                            item.payload[: DeadLetter.HEAD],
+                        ),
                     )
                     results.append(None)
                 elif isinstance(item, _Op):

@@ -6,6 +6,7 @@ Built in (the contract requires it); the rules engine may add more on top.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from hub.alerts import Alerts
@@ -33,8 +34,12 @@ async def watch_presence(
         if device is None or device.online is not False:
             return
         await alerts.raise_(
-            "device_offline", "warning", f"{event.kind} {event.device} went offline",
-            device=event.device, zone=event.zone, key=offline_key(event.device),
+            "device_offline",
+            "warning",
+            f"{event.kind} {event.device} went offline",
+            device=event.device,
+            zone=event.zone,
+            key=offline_key(event.device),
             data={"reason": event.reason, "since": event.ts},
         )
 
@@ -49,7 +54,7 @@ async def watch_presence(
                 continue
             task = asyncio.create_task(raise_later(event))
             pending[event.device] = task
-            task.add_done_callback(lambda t, d=event.device: pending.pop(d, None))
+            task.add_done_callback(functools.partial(_forget, pending, event.device))
         else:
             task_or_none = pending.pop(event.device, None)
             if task_or_none is not None:
@@ -58,3 +63,8 @@ async def watch_presence(
                 key=offline_key(event.device),
                 notify=("device_online", f"{event.kind} {event.device} is back online"),
             )
+
+
+def _forget(pending: dict[str, asyncio.Task[None]], device: str, task: asyncio.Task[None]) -> None:
+    if pending.get(device) is task:
+        del pending[device]

@@ -44,8 +44,13 @@ class Device:
 
 
 class Registry:
-    def __init__(self, configs: list[DeviceConfig], journal: Journal, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        configs: list[DeviceConfig],
+        journal: Journal,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._journal = journal
         self._clock = clock
         kinds = drivers()
@@ -81,8 +86,15 @@ class Registry:
                 " VALUES (?,?,?,?,?,?,?,0) ON CONFLICT(id) DO UPDATE SET kind=excluded.kind,"
                 " zone=excluded.zone, role=excluded.role, name=excluded.name,"
                 " may_sleep=excluded.may_sleep, config=excluded.config, removed=0",
-                (c.id, c.kind, c.zone, c.role, c.name, int(c.may_sleep),
-                 c.model_dump_json(exclude={"password"})),
+                (
+                    c.id,
+                    c.kind,
+                    c.zone,
+                    c.role,
+                    c.name,
+                    int(c.may_sleep),
+                    c.model_dump_json(exclude={"password"}),
+                ),
             )
         return conn.execute(
             "SELECT id, online, since, last_seen, model, fw FROM devices WHERE removed = 0"

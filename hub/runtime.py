@@ -31,8 +31,18 @@ async def serve(
         if simulate:
             from simulators.runner import run_simulation
 
-            extra.append(run_simulation(cfg, scenario="random", duration=None, rate=rate,
-                                        seed=seed, only=None, console=None, hub=hub))
+            extra.append(
+                run_simulation(
+                    cfg,
+                    scenario="random",
+                    duration=None,
+                    rate=rate,
+                    seed=seed,
+                    only=None,
+                    console=None,
+                    hub=hub,
+                )
+            )
         if console is not None:
             api = cfg.api_port != 0 and importlib.util.find_spec("store_api.server") is not None
             console.print(_summary(cfg, hub, api, simulate))
@@ -46,14 +56,15 @@ def _summary(cfg: HubConfig, hub: Hub, api: bool, simulate: bool) -> Panel:
         f"[bold]store[/]      {cfg.store_id} — {cfg.store.store.name or 'unnamed'}",
         f"[bold]config[/]     {cfg.source}",
         f"[bold]data[/]       {cfg.data_dir} (hub.db: journal, devices, alerts, dead letters)",
-        f"[bold]broker[/]     {broker}" + (" (managed Mosquitto, ACL per device)"
-                                           if hub.broker else ""),
+        f"[bold]broker[/]     {broker}"
+        + (" (managed Mosquitto, ACL per device)" if hub.broker else ""),
         f"[bold]devices[/]    {len(hub.registry)}: "
         + ", ".join(f"{d.id} ({d.kind})" for d in hub.registry),
     ]
     if api:
-        lines.append(f"[bold]store API[/]  http://{cfg.store.api.host}:{cfg.api_port}/  "
-                     f"(OpenAPI at /docs)")
+        lines.append(
+            f"[bold]store API[/]  http://{cfg.store.api.host}:{cfg.api_port}/  (OpenAPI at /docs)"
+        )
     if simulate:
         lines.append("[bold]simulators[/] one per device, random scenario")
     lines.append("")

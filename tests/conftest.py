@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,10 +38,9 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"persistence true\npersistence_location {workdir}/\n"
             "max_inflight_messages 1000\nmax_queued_messages 100000\n"
-            "autosave_interval 1\n"
+            "autosave_interval 1\n" + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
             # As root Mosquitto switches to the 'mosquitto' user, which cannot
             # write its persistence file into our temp dir.
-            + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
         )
         self.conf = conf
 
@@ -50,8 +49,9 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -91,8 +91,3 @@ async def eventually(predicate: object, timeout: float = 10.0, interval: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
-
-
-@pytest.fixture
-async def _no_leftover_tasks() -> AsyncIterator[None]:
-    yield

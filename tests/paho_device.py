@@ -6,17 +6,27 @@ Used by the integration tests as the black-box stand-in for third-party hardware
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 class PahoDevice:
-    def __init__(self, store: str, dev: str, kind: str, port: int, *,
-                 username: str | None = None, password: str | None = None,
-                 auto_reply: bool = True) -> None:
+    def __init__(
+        self,
+        store: str,
+        dev: str,
+        kind: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        auto_reply: bool = True,
+    ) -> None:
         self.store, self.dev, self.kind = store, dev, kind
         self.base = f"store/{store}/device/{dev}"
         self.seq = int(time.time() * 1000)
@@ -25,7 +35,7 @@ class PahoDevice:
         self.auto_reply = auto_reply
         self.seen_ids: set[str] = set()
         self.connected = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=dev)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=dev)
         if username:
             c.username_pw_set(username, password)
         c.will_set(f"{self.base}/state", json.dumps({"online": False}), qos=1, retain=True)
@@ -43,8 +53,11 @@ class PahoDevice:
         return self
 
     def birth(self) -> None:
-        self.publish(f"{self.base}/state", {"online": True, "kind": self.kind, "model": "paho",
-                                            "fw": "1.0", "ts": time.time()}, retain=True)
+        self.publish(
+            f"{self.base}/state",
+            {"online": True, "kind": self.kind, "model": "paho", "fw": "1.0", "ts": time.time()},
+            retain=True,
+        )
 
     def event(self, name: str, **fields: Any) -> int:
         self.seq += 1
@@ -57,10 +70,11 @@ class PahoDevice:
         info.wait_for_publish(5)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        body: dict[str, Any] | bytes
         try:
-            body: dict[str, Any] | bytes = json.loads(msg.payload)
+            body = json.loads(msg.payload)
         except ValueError:
-            body = msg.payload
+            body = bytes(msg.payload)
         self.messages.append((msg.topic, body))
         if "/command/" in msg.topic and isinstance(body, dict):
             self.commands.append({"name": msg.topic.rsplit("/", 1)[1], **body})
@@ -72,17 +86,18 @@ class PahoDevice:
             elif body["expires"] < time.time():
                 ok, error = False, "expired"
             self.seen_ids.add(body["id"])
-            client.publish(f"{self.base}/reply",
-                           json.dumps({"id": body["id"], "ok": ok, "error": error}), qos=1)
+            client.publish(
+                f"{self.base}/reply",
+                json.dumps({"id": body["id"], "ok": ok, "error": error}),
+                qos=1,
+            )
 
     def vanish(self) -> None:
         """Drop off without a clean disconnect: the broker publishes the will."""
         sock = self.client.socket()
         self.client.loop_stop()
-        if sock is not None:
-            import socket as _s
-
-            sock.shutdown(_s.SHUT_RDWR)
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
     def stop(self) -> None:

@@ -34,8 +34,17 @@ def test_every_v1_kind_is_discovered() -> None:
         (DOOR, "passage", {"ts": 1.5, "seq": 1, "direction": "in"}),
         (DOOR, "door", {"ts": 1, "seq": 2, "open": True}),
         (DOOR, "forced", {"ts": 1.0, "seq": 3, "extra": "ignored"}),
-        (GATE, "reads", {"ts": 1.0, "seq": 4, "reads": [
-            {"epc": "3074257BF7194E4000001A85", "antenna": 1, "rssi": -55.5, "ts": 0.9}]}),
+        (
+            GATE,
+            "reads",
+            {
+                "ts": 1.0,
+                "seq": 4,
+                "reads": [
+                    {"epc": "3074257BF7194E4000001A85", "antenna": 1, "rssi": -55.5, "ts": 0.9}
+                ],
+            },
+        ),
         (KIOSK, "scan", {"ts": 1.0, "seq": 5, "code": "06901234567892", "symbology": "ean13"}),
         (KIOSK, "scan_image", {"ts": 1.0, "seq": 6, "jpeg_b64": JPEG}),
         (KIOSK, "weight", {"ts": 1.0, "seq": 7, "grams": 412.5}),
@@ -72,17 +81,32 @@ def test_decoded_types() -> None:
         (DOOR, "passage", raw({"ts": 1, "seq": -1, "direction": "in"}), "invalid"),
         (DOOR, "door", raw({"ts": 1, "seq": 1, "open": "yes"}), "invalid"),
         (DOOR, "teleport", raw({"ts": 1, "seq": 1}), "unknown_event"),
-        (GATE, "reads", raw({"ts": 1, "seq": 1, "reads": [{"epc": "zz", "antenna": 1,
-                                                            "rssi": 0, "ts": 1}]}), "invalid"),
+        (
+            GATE,
+            "reads",
+            raw({"ts": 1, "seq": 1, "reads": [{"epc": "zz", "antenna": 1, "rssi": 0, "ts": 1}]}),
+            "invalid",
+        ),
         (GATE, "reads", raw({"ts": 1, "seq": 1, "reads": {}}), "invalid"),
         (KIOSK, "scan_image", raw({"ts": 1, "seq": 1, "jpeg_b64": "!!!!"}), "invalid"),
-        (KIOSK, "scan_image", raw({"ts": 1, "seq": 1,
-                                   "jpeg_b64": base64.b64encode(b"GIF89a....").decode()}),
-         "invalid"),
-        (KIOSK, "scan", raw({"ts": 1, "seq": 1, "code": "x" * 70_000, "symbology": "q"}),
-         "too_large"),
-        (KIOSK, "scan_image", raw({"ts": 1, "seq": 1, "jpeg_b64": "A" * (1024 * 1024)}),
-         "too_large"),
+        (
+            KIOSK,
+            "scan_image",
+            raw({"ts": 1, "seq": 1, "jpeg_b64": base64.b64encode(b"GIF89a....").decode()}),
+            "invalid",
+        ),
+        (
+            KIOSK,
+            "scan",
+            raw({"ts": 1, "seq": 1, "code": "x" * 70_000, "symbology": "q"}),
+            "too_large",
+        ),
+        (
+            KIOSK,
+            "scan_image",
+            raw({"ts": 1, "seq": 1, "jpeg_b64": "A" * (1024 * 1024)}),
+            "too_large",
+        ),
     ],
 )
 def test_rejects_with_reason(codec: Codec, name: str, payload: bytes, reason: str) -> None:
@@ -101,9 +125,14 @@ def test_commands_encode_contract_envelope() -> None:
     args = DOOR.build_command("open", {"seconds": 7, "session": "abc"})
     body = json.loads(DOOR.encode_command(args, id="c1", ts=10.0, expires=20.0))
     assert body == {"id": "c1", "ts": 10.0, "expires": 20.0, "seconds": 7, "session": "abc"}
-    alarm = json.loads(GATE.encode_command(GATE.build_command("alarm", {"pattern": "theft",
-                                                                         "seconds": 3}),
-                                           id="a", ts=1.0, expires=2.0))
+    alarm = json.loads(
+        GATE.encode_command(
+            GATE.build_command("alarm", {"pattern": "theft", "seconds": 3}),
+            id="a",
+            ts=1.0,
+            expires=2.0,
+        )
+    )
     assert alarm["pattern"] == "theft" and alarm["seconds"] == 3
 
 

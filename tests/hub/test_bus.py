@@ -7,15 +7,15 @@ from hub.events import BusEvent, PresenceChanged
 
 
 def presence(device: str) -> PresenceChanged:
-    return PresenceChanged(device=device, kind="door", zone=None, online=True, ts=1.0,
-                           reason="birth")
+    return PresenceChanged(
+        device=device, kind="door", zone=None, online=True, ts=1.0, reason="birth"
+    )
 
 
 async def test_fan_out_and_filter() -> None:
     bus = Bus()
     everything = bus.subscribe("all")
-    only_b = bus.subscribe("b", accept=lambda e: isinstance(e, PresenceChanged)
-                           and e.device == "b")
+    only_b = bus.subscribe("b", accept=lambda e: isinstance(e, PresenceChanged) and e.device == "b")
     await bus.publish(presence("a"))
     await bus.publish(presence("b"))
     assert [e.device for e in [await everything.get(), await everything.get()]] == ["a", "b"]  # type: ignore[attr-defined]

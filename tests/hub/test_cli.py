@@ -39,8 +39,9 @@ def hub_process(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, str]
         "STOREHUB_API_PORT": "0",
     }
     env.pop("STOREHUB_CONFIG", None)
-    proc = subprocess.Popen([*STOREHUB, "run"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*STOREHUB, "run"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     yield env
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=15)
@@ -48,8 +49,9 @@ def hub_process(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, str]
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*STOREHUB, *args], cwd=REPO, env=env, capture_output=True,
-                          timeout=30, check=True)
+    done = subprocess.run(
+        [*STOREHUB, *args], cwd=REPO, env=env, capture_output=True, timeout=30, check=True
+    )
     return done.stdout.decode()
 
 
@@ -82,8 +84,12 @@ def test_contract_black_box(hub_process: dict[str, str], mosquitto: Mosquitto) -
 
     door.vanish()
     t0 = time.monotonic()
-    wait_for(lambda: any(isinstance(b, dict) and b.get("kind") == "device_offline"
-                         for _, b in staff.messages), timeout=10)
+    wait_for(
+        lambda: any(
+            isinstance(b, dict) and b.get("kind") == "device_offline" for _, b in staff.messages
+        ),
+        timeout=10,
+    )
     assert time.monotonic() - t0 < 10
 
     # Human-readable forms render too.
@@ -95,25 +101,38 @@ def test_contract_black_box(hub_process: dict[str, str], mosquitto: Mosquitto) -
 
 
 def test_hub_says_goodbye_on_sigterm(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    env = {**os.environ, "STOREHUB_BROKER_URL": mosquitto.url,
-           "STOREHUB_DATA_DIR": str(tmp_path / "d"), "STOREHUB_API_PORT": "0"}
+    env = {
+        **os.environ,
+        "STOREHUB_BROKER_URL": mosquitto.url,
+        "STOREHUB_DATA_DIR": str(tmp_path / "d"),
+        "STOREHUB_API_PORT": "0",
+    }
     watcher = PahoDevice("s1", "watcher", "x", mosquitto.port).start("store/s1/hub/state")
-    proc = subprocess.Popen([*STOREHUB, "run"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*STOREHUB, "run"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_for(lambda: any(isinstance(b, dict) and b.get("online") for _, b in watcher.messages))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
-    wait_for(lambda: isinstance(watcher.messages[-1][1], dict)
-             and watcher.messages[-1][1].get("online") is False)
+    wait_for(
+        lambda: (
+            isinstance(watcher.messages[-1][1], dict)
+            and watcher.messages[-1][1].get("online") is False
+        )
+    )
     watcher.stop()
 
 
 def test_bad_config_fails_at_startup_naming_file_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[devices]]\nid = "door-in"\nkind = "door"\nrole = "sideways"\n')
-    done = subprocess.run([*STOREHUB, "run"], cwd=REPO, capture_output=True, timeout=30,
-                          env={**os.environ, "STOREHUB_CONFIG": str(bad),
-                               "STOREHUB_DATA_DIR": str(tmp_path)})
+    done = subprocess.run(
+        [*STOREHUB, "run"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=30,
+        env={**os.environ, "STOREHUB_CONFIG": str(bad), "STOREHUB_DATA_DIR": str(tmp_path)},
+    )
     assert done.returncode == 2
     err = done.stderr.decode()
     assert str(bad) in err and "devices[0] (id=door-in).role" in err
@@ -122,9 +141,18 @@ def test_bad_config_fails_at_startup_naming_file_and_key(tmp_path: Path) -> None
 def test_missing_mosquitto_says_how_to_install(tmp_path: Path) -> None:
     config = tmp_path / "store.toml"
     config.write_text('[broker]\nexecutable = "/nonexistent/mosquitto"\nport = 0\n')
-    done = subprocess.run([*STOREHUB, "run"], cwd=REPO, capture_output=True, timeout=30,
-                          env={**os.environ, "STOREHUB_CONFIG": str(config),
-                               "STOREHUB_DATA_DIR": str(tmp_path), "STOREHUB_API_PORT": "0",
-                               "PATH": "/nonexistent"})
+    done = subprocess.run(
+        [*STOREHUB, "run"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=30,
+        env={
+            **os.environ,
+            "STOREHUB_CONFIG": str(config),
+            "STOREHUB_DATA_DIR": str(tmp_path),
+            "STOREHUB_API_PORT": "0",
+            "PATH": "/nonexistent",
+        },
+    )
     assert done.returncode == 1
     assert "apt-get install mosquitto" in done.stderr.decode()

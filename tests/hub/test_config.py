@@ -38,8 +38,9 @@ def test_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cfg.store_id == "s9"
     assert cfg.api_port == 0
     assert cfg.data_dir == tmp_path.resolve()
-    assert cfg.broker_url == BrokerUrl(scheme="mqtts", host="broker.local", port=8884,
-                                       username="u@x", password="p")
+    assert cfg.broker_url == BrokerUrl(
+        scheme="mqtts", host="broker.local", port=8884, username="u@x", password="p"
+    )
 
 
 def test_default_config_is_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,14 +55,23 @@ def test_default_config_is_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
         ("[broker]\nport = 'high'\n", "broker.port: Input should be a valid integer"),
         ("[[devices]]\nid = 'd1'\nkind = 'toaster'\n", "devices[0] (id=d1).kind"),
         ("[[devices]]\nid = 'Bad_Id'\nkind = 'door'\n", "devices[0] (id=Bad_Id).id"),
-        ("[[devices]]\nid = 'g'\nkind = 'rfid_gate'\ninside_antennas = [1]\n"
-         "outside_antennas = [1]\n", "antennas [1] are both inside and outside"),
-        ("[[devices]]\nid = 'g'\nkind = 'rfid_gate'\ninside_antennas = [1]\n",
-         "devices[0] (id=g).outside_antennas: Field required"),
-        ("[[devices]]\nid = 'd'\nkind = 'door'\ncolour = 'red'\n",
-         "devices[0] (id=d).colour: Extra inputs are not permitted"),
-        ("[[devices]]\nid = 'd'\nkind = 'door'\n[[devices]]\nid = 'd'\nkind = 'kiosk'\n",
-         "device id 'd' is used twice"),
+        (
+            "[[devices]]\nid = 'g'\nkind = 'rfid_gate'\ninside_antennas = [1]\n"
+            "outside_antennas = [1]\n",
+            "antennas [1] are both inside and outside",
+        ),
+        (
+            "[[devices]]\nid = 'g'\nkind = 'rfid_gate'\ninside_antennas = [1]\n",
+            "devices[0] (id=g).outside_antennas: Field required",
+        ),
+        (
+            "[[devices]]\nid = 'd'\nkind = 'door'\ncolour = 'red'\n",
+            "devices[0] (id=d).colour: Extra inputs are not permitted",
+        ),
+        (
+            "[[devices]]\nid = 'd'\nkind = 'door'\n[[devices]]\nid = 'd'\nkind = 'kiosk'\n",
+            "device id 'd' is used twice",
+        ),
         ("this is = = not toml", "not valid TOML"),
     ],
 )

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def hub(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Hub]:
-    cfg = load_config(EnvSettings(config=DEMO, data_dir=tmp_path / "data",
-                                  broker_url=mosquitto.url, api_port=0))
+    cfg = load_config(
+        EnvSettings(config=DEMO, data_dir=tmp_path / "data", broker_url=mosquitto.url, api_port=0)
+    )
     async with Hub(cfg) as h:
         await h.wait_ready(10)
         yield h
@@ -71,8 +72,9 @@ async def test_presence_and_offline_alert_after_unclean_disconnect(
     # Back online: the alert is resolved and staff hear so.
     door2 = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
     door2.birth()
-    await eventually(lambda: any(isinstance(b, dict) and b["kind"] == "device_online"
-                                 for _, b in staff.messages))
+    await eventually(
+        lambda: any(isinstance(b, dict) and b["kind"] == "device_online" for _, b in staff.messages)
+    )
     assert hub.alerts.find("device_offline:door-in") is None
     assert count(hub, "SELECT COUNT(*) FROM presence WHERE device='door-in'") == 3
     door2.stop()
@@ -82,8 +84,7 @@ async def test_presence_and_offline_alert_after_unclean_disconnect(
 async def test_sleepy_device_raises_no_alert(tmp_path: Path, mosquitto: Mosquitto) -> None:
     config = tmp_path / "store.toml"
     config.write_text('[[devices]]\nid = "label-ap"\nkind = "door"\nmay_sleep = true\n')
-    cfg = load_config(EnvSettings(config=config, data_dir=tmp_path / "d",
-                                  broker_url=mosquitto.url))
+    cfg = load_config(EnvSettings(config=config, data_dir=tmp_path / "d", broker_url=mosquitto.url))
     async with Hub(cfg) as hub:
         await hub.wait_ready()
         dev = PahoDevice("s1", "label-ap", "door", mosquitto.port).start()
@@ -101,12 +102,18 @@ BAD_PAYLOADS: list[tuple[str, bytes, str]] = [
     ("event/passage", b'{"ts": 1.0, "direction": "in"}', "invalid"),
     ("event/passage", b'{"ts": "yesterday", "seq": 1, "direction": "in"}', "invalid"),
     ("event/passage", b'{"ts": 1.0, "seq": 1, "direction": "up"}', "invalid"),
-    ("event/passage", json.dumps({"ts": 1.0, "seq": 1, "direction": "in",
-                                  "pad": "x" * 70_000}).encode(), "too_large"),
+    (
+        "event/passage",
+        json.dumps({"ts": 1.0, "seq": 1, "direction": "in", "pad": "x" * 70_000}).encode(),
+        "too_large",
+    ),
     ("event/levitate", b'{"ts": 1.0, "seq": 1}', "unknown_event"),
     ("state", b'{"online": true}', "invalid"),
-    ("state", b'{"online": true, "kind": "kiosk", "model": "m", "fw": "1", "ts": 1.0}',
-     "kind_mismatch"),
+    (
+        "state",
+        b'{"online": true, "kind": "kiosk", "model": "m", "fw": "1", "ts": 1.0}',
+        "kind_mismatch",
+    ),
     ("reply", b'{"ok": true}', "invalid"),
     ("status", b"{}", "bad_topic"),
 ]
@@ -126,11 +133,11 @@ async def test_dead_letters_a_battery_while_good_events_flow(
     door.publish("store/s1/device/Bad_Id/event/passage", b"{}")
     expected = [r for _, _, r in BAD_PAYLOADS] + ["unknown_device", "bad_device_id"]
     await eventually(lambda: count(hub, "SELECT COUNT(*) FROM deadletter") == len(expected))
-    await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'")
-                     == good)
+    await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == good)
     conn = db(hub)
-    rows = conn.execute("SELECT reason, device, topic, detail, head FROM deadletter"
-                        " ORDER BY id").fetchall()
+    rows = conn.execute(
+        "SELECT reason, device, topic, detail, head FROM deadletter ORDER BY id"
+    ).fetchall()
     conn.close()
     assert sorted(r["reason"] for r in rows) == sorted(expected)
     assert all(r["detail"] or r["reason"] for r in rows)
@@ -144,8 +151,10 @@ async def test_qos1_duplicates_are_dropped(hub: Hub, mosquitto: Mosquitto) -> No
     door = PahoDevice("s1", "door-out", "door", mosquitto.port).start()
     seqs = [door.event("passage", direction="out") for _ in range(5)]
     for seq in seqs[:3]:  # redeliveries of already-seen (dev, seq)
-        door.publish("store/s1/device/door-out/event/passage",
-                     {"ts": time.time(), "seq": seq, "direction": "out"})
+        door.publish(
+            "store/s1/device/door-out/event/passage",
+            {"ts": time.time(), "seq": seq, "direction": "out"},
+        )
     door.event("passage", direction="out")
     await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 6)
     await asyncio.sleep(0.3)
@@ -177,8 +186,10 @@ async def test_command_reply_timeout_and_expiry(hub: Hub, mosquitto: Mosquitto) 
     assert rejected.outcome == "timeout" and rejected.attempts == 0
     conn = db(hub)
     await hub.journal.flush()
-    outcomes = [json.loads(r[0])["outcome"] for r in
-                conn.execute("SELECT data FROM journal WHERE type='command' ORDER BY id")]
+    outcomes = [
+        json.loads(r[0])["outcome"]
+        for r in conn.execute("SELECT data FROM journal WHERE type='command' ORDER BY id")
+    ]
     conn.close()
     assert outcomes == ["ok", "timeout", "timeout"]
     door.stop()
@@ -228,8 +239,9 @@ async def test_survives_broker_restart_without_losing_acked_events(
         door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
         for _ in range(50):
             door.event("passage", direction="in")
-        await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'")
-                         == 100, timeout=20)
+        await eventually(
+            lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 100, timeout=20
+        )
         assert hub.transport is not None and hub.transport.reconnects >= 1
         door.stop()
 
@@ -246,5 +258,6 @@ async def test_events_queued_while_hub_is_away_are_delivered(
     door.stop()
     async with Hub(cfg) as hub:
         await hub.wait_ready()
-        await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'")
-                         == 20)
+        await eventually(
+            lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 20
+        )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from pathlib import Path
 
@@ -25,9 +26,16 @@ async def test_append_outbox_and_ack_after_commit(journal: Journal, tmp_path: Pa
     acked: list[int] = []
     for i in range(120):
         await journal.append(
-            Entry(type="event", ts=float(i), device="d", name="x", seq=i, data="{}",
-                  stream="traffic" if i % 2 else None),
-            ack=lambda i=i: acked.append(i),
+            Entry(
+                type="event",
+                ts=float(i),
+                device="d",
+                name="x",
+                seq=i,
+                data="{}",
+                stream="traffic" if i % 2 else None,
+            ),
+            ack=functools.partial(acked.append, i),
         )
     await journal.flush()
     assert acked == list(range(120))  # in order, all after commit
@@ -39,8 +47,9 @@ async def test_append_outbox_and_ack_after_commit(journal: Journal, tmp_path: Pa
 
 async def test_duplicate_seq_is_ignored(journal: Journal, tmp_path: Path) -> None:
     for _ in range(2):
-        await journal.append(Entry(type="event", ts=1.0, device="d", name="x", seq=7,
-                                   data="{}", stream="s"))
+        await journal.append(
+            Entry(type="event", ts=1.0, device="d", name="x", seq=7, data="{}", stream="s")
+        )
     await journal.append(Entry(type="event", ts=1.0, device="e", name="x", seq=7, data="{}"))
     await journal.flush()
     db = connect_reader(tmp_path / "hub.db")
@@ -51,12 +60,15 @@ async def test_duplicate_seq_is_ignored(journal: Journal, tmp_path: Path) -> Non
 
 async def test_failing_op_is_isolated(journal: Journal, tmp_path: Path) -> None:
     def bad(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO deadletter(ts, topic, reason, detail, size, head)"
-                     " VALUES (1, 't', 'r', 'd', 0, x'')")
+        conn.execute(
+            "INSERT INTO deadletter(ts, topic, reason, detail, size, head)"
+            " VALUES (1, 't', 'r', 'd', 0, x'')"
+        )
         raise RuntimeError("boom")
 
-    await journal.dead_letter(DeadLetter(topic="t", reason="not_json", detail="x",
-                                         payload=b"a" * 1000))
+    await journal.dead_letter(
+        DeadLetter(topic="t", reason="not_json", detail="x", payload=b"a" * 1000)
+    )
     with pytest.raises(RuntimeError, match="boom"):
         await journal.call(bad)
     await journal.flush()

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
 from hub.broker import free_port
@@ -41,8 +42,11 @@ def device(hub: Hub, dev: str, kind: str) -> PahoDevice:
 def events_of(hub: Hub, dev: str) -> int:
     conn = connect_reader(hub.db_path)
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM journal WHERE type='event' AND device=?",
-                                (dev,)).fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT COUNT(*) FROM journal WHERE type='event' AND device=?", (dev,)
+            ).fetchone()[0]
+        )
     finally:
         conn.close()
 
@@ -57,7 +61,7 @@ async def test_devices_use_their_own_credentials(managed: Hub) -> None:
     assert managed.broker is not None
     port = urlsplit(managed.broker.url).port
     assert port is not None
-    intruder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="door-in")
+    intruder = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="door-in")
     intruder.username_pw_set("door-in", "wrong-password")
     assert intruder.connect("127.0.0.1", port) == 0
     rc = intruder.loop(timeout=2.0)
@@ -70,10 +74,13 @@ async def test_a_kiosk_cannot_publish_a_doors_events_or_command_a_door(managed: 
     door = device(managed, "door-in", "door").start()
     # The kiosk tries to be the door and to eavesdrop on/command it.
     kiosk.client.subscribe("store/s1/device/door-in/command/#", qos=1)
-    kiosk.publish("store/s1/device/door-in/event/passage",
-                  {"ts": 1.0, "seq": 99, "direction": "in"})
-    kiosk.publish("store/s1/device/door-in/command/open",
-                  {"id": "evil", "ts": 1.0, "expires": 9e9, "seconds": 60})
+    kiosk.publish(
+        "store/s1/device/door-in/event/passage", {"ts": 1.0, "seq": 99, "direction": "in"}
+    )
+    kiosk.publish(
+        "store/s1/device/door-in/command/open",
+        {"id": "evil", "ts": 1.0, "expires": 9e9, "seconds": 60},
+    )
     kiosk.event("help")  # its own events still flow
     await eventually(lambda: events_of(managed, "kiosk-1") == 1)
     outcome = await managed.command("door-in", "open", seconds=2)
@@ -93,8 +100,9 @@ async def test_broker_is_restarted_if_it_dies(managed: Hub) -> None:
     assert managed.broker is not None and managed.broker.pid is not None
     os.kill(managed.broker.pid, signal.SIGKILL)
     await eventually(lambda: managed.broker is not None and managed.broker.restarts == 1, 15)
-    await eventually(lambda: managed.transport is not None
-                     and managed.transport.connected.is_set(), 15)
+    await eventually(
+        lambda: managed.transport is not None and managed.transport.connected.is_set(), 15
+    )
     door = device(managed, "door-out", "door").start()
     door.event("passage", direction="out")
     await eventually(lambda: events_of(managed, "door-out") == 1, 15)
