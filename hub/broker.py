@@ -294,8 +294,10 @@ class ManagedBroker:
         self._stderr_tail.clear()
         try:
             cmd = (self._exe, "-c", str(self._dir / "mosquitto.conf"))
+            # Own session: a Ctrl-C to the hub must not reach the broker first, or
+            # the hub could not say goodbye (retained offline state) on its way out.
             proc = await asyncio.create_subprocess_exec(
-                *cmd, stdin=DEVNULL, stdout=DEVNULL, stderr=PIPE
+                *cmd, stdin=DEVNULL, stdout=DEVNULL, stderr=PIPE, start_new_session=True
             )
         except OSError as exc:
             raise BrokerError(f"cannot start {self._exe}: {exc}") from exc

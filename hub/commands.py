@@ -110,6 +110,10 @@ class Commands:
         if reply is not None:
             outcome = "ok" if reply.ok else "rejected"
             error = reply.error
+            if not reply.ok and attempts > 1 and "duplicate" in (reply.error or "").lower():
+                # Our re-send was refused as a repeat: the device got the first one
+                # and its reply was lost. The command was carried out.
+                outcome, error = "ok", "confirmed by a duplicate reply (first reply lost)"
         elif outcome == "timeout":
             error = f"no reply within {ttl:g}s"
         result = CommandOutcome(

@@ -155,17 +155,20 @@ class Hub:
         bc = self.config.store.broker
         creds = load_secrets(self.config.data_dir, self.config.store.devices)
         hub = creds[""]
+        foreign = tuple(t for d in self.registry for t in d.driver.subscriptions())
         users = [
             BrokerUser(
                 hub.username,
                 hub.password,
                 (f"store/{self.store_id}/#",),
-                (f"store/{self.store_id}/#",),
+                (f"store/{self.store_id}/#", *foreign),
             )
         ]
         for device in self.registry:
             pub, sub = topics.device_acl(self.store_id, device.id)
-            users.append(BrokerUser(device.id, creds[device.id].password, pub, sub))
+            # A device in its own format (e.g. a Zebra reader) publishes on its data topic.
+            own = tuple(device.driver.subscriptions())
+            users.append(BrokerUser(device.id, creds[device.id].password, pub + own, sub))
         tls = None
         if bc.tls is not None:
             tls = TlsListener(
@@ -242,6 +245,8 @@ class Hub:
         task = self._tg.create_task(guarded(), name=name or None)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        # A job cancelled before it started never awaited ``coro``: close it.
+        task.add_done_callback(lambda _t: coro.close())
         return task
 
     def provide(self, service: object) -> None:

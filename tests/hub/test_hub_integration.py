@@ -26,7 +26,7 @@ async def hub(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Hub]:
     cfg = load_config(
         EnvSettings(config=DEMO, data_dir=tmp_path / "data", broker_url=mosquitto.url, api_port=0)
     )
-    async with Hub(cfg) as h:
+    async with Hub(cfg, plugins=[]) as h:
         await h.wait_ready(10)
         yield h
 
@@ -85,7 +85,7 @@ async def test_sleepy_device_raises_no_alert(tmp_path: Path, mosquitto: Mosquitt
     config = tmp_path / "store.toml"
     config.write_text('[[devices]]\nid = "label-ap"\nkind = "door"\nmay_sleep = true\n')
     cfg = load_config(EnvSettings(config=config, data_dir=tmp_path / "d", broker_url=mosquitto.url))
-    async with Hub(cfg) as hub:
+    async with Hub(cfg, plugins=[]) as hub:
         await hub.wait_ready()
         dev = PahoDevice("s1", "label-ap", "door", mosquitto.port).start()
         dev.birth()
@@ -211,7 +211,8 @@ async def test_device_refusing_a_repeated_or_expired_command(
     helper = asyncio.create_task(slow_reply())
     result = await hub.command("door-in", "open", ttl=3.0)
     await helper
-    assert result.outcome == "rejected" and result.error == "duplicate"
+    assert result.outcome == "ok" and "duplicate" in (result.error or "")
+    assert result.attempts >= 2
     door.stop()
 
 
@@ -228,7 +229,7 @@ async def test_survives_broker_restart_without_losing_acked_events(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     cfg = load_config(EnvSettings(config=DEMO, data_dir=tmp_path / "d", broker_url=mosquitto.url))
-    async with Hub(cfg) as hub:
+    async with Hub(cfg, plugins=[]) as hub:
         await hub.wait_ready()
         door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
         for _ in range(50):
@@ -250,13 +251,13 @@ async def test_events_queued_while_hub_is_away_are_delivered(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
     cfg = load_config(EnvSettings(config=DEMO, data_dir=tmp_path / "d", broker_url=mosquitto.url))
-    async with Hub(cfg) as hub:  # first run creates the persistent session
+    async with Hub(cfg, plugins=[]) as hub:  # first run creates the persistent session
         await hub.wait_ready()
     door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
     for _ in range(20):
         door.event("passage", direction="in")
     door.stop()
-    async with Hub(cfg) as hub:
+    async with Hub(cfg, plugins=[]) as hub:
         await hub.wait_ready()
         await eventually(
             lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 20

@@ -26,7 +26,7 @@ async def managed(tmp_path: Path) -> AsyncIterator[Hub]:
     config = tmp_path / "store.toml"
     config.write_text(DEMO.read_text().replace("port = 1883", f"port = {free_port()}"))
     cfg = load_config(EnvSettings(config=config, data_dir=tmp_path / "data", api_port=0))
-    async with Hub(cfg) as hub:
+    async with Hub(cfg, plugins=[]) as hub:
         await hub.wait_ready(15)
         yield hub
 
