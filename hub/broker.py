@@ -49,6 +49,16 @@ def _check_line(what: str, value: str) -> None:
         raise ValueError(f"{what} must be a non-empty single line: {value!r}")
 
 
+_CHATTY = (
+    "New connection",
+    "New client connected",
+    "disconnected",
+    "closed its connection",
+    "Client <unknown>",
+    "Warning: Mosquitto should not be run as root",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerUser:
     """One MQTT login and the topic filters it may publish to and subscribe to."""
@@ -345,8 +355,10 @@ class ManagedBroker:
             level = logging.INFO
             if "Error" in line:
                 level = logging.ERROR
-            elif "Warning" in line:
+            elif "Warning" in line and "run as root" not in line:
                 level = logging.WARNING
+            elif any(word in line for word in _CHATTY):
+                level = logging.DEBUG  # one line per client (re)connect: noise at INFO
             log.log(level, "mosquitto: %s", line)
 
     async def _supervise(self) -> None:

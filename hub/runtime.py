@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -27,11 +26,11 @@ async def serve(
 ) -> None:
     async with Hub(cfg) as hub:
         await hub.wait_ready()
-        extra: list[Any] = []
+        sims: asyncio.Task[None] | None = None
         if simulate:
             from simulators.runner import run_simulation
 
-            extra.append(
+            sims = asyncio.create_task(
                 run_simulation(
                     cfg,
                     scenario="random",
@@ -47,7 +46,16 @@ async def serve(
             api = cfg.api_port != 0 and importlib.util.find_spec("store_api.server") is not None
             console.print(_summary(cfg, hub, api, simulate))
         log.info("storehub running", extra=hub.status())
-        await asyncio.gather(asyncio.Event().wait(), *extra)
+        try:
+            if sims is not None:
+                await sims
+            await asyncio.Event().wait()
+        finally:
+            # Simulators go first, so the hub still sees them say goodbye.
+            if sims is not None and not sims.done():
+                sims.cancel()
+                await asyncio.gather(sims, return_exceptions=True)
+                await asyncio.sleep(0.3)
 
 
 def _summary(cfg: HubConfig, hub: Hub, api: bool, simulate: bool) -> Panel:
