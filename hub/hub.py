@@ -67,7 +67,9 @@ class Hub:
         self.bus = Bus()
         self.db_path = db_path(config.data_dir)
         jc = config.store.journal
-        self.journal = Journal(self.db_path, batch_max=jc.batch_max, queue_max=jc.queue_max)
+        self.journal = Journal(
+            self.db_path, batch_max=jc.batch_max, queue_max=jc.queue_max, linger=jc.linger_s
+        )
         self.registry = Registry(config.store.devices, self.journal, clock=clock)
         self.alerts = Alerts(self.journal, self.bus, self.metrics, self._publish_alert, clock=clock)
         cc = config.store.commands

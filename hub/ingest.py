@@ -9,10 +9,12 @@ raises out of here: it becomes a dead-letter row with a reason.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -117,9 +119,17 @@ class Ingest:
         self._seq = SeqTracker(self._in_journal)
         self._db: sqlite3.Connection | None = None
         self._last_log: dict[str | None, float] = {}
+        self._topics: dict[str, DeviceTopic] = {}
+        self._counters: dict[tuple[str, str], Any] = {}
         self.accepted = 0
         self.rejected = 0
         self.duplicates = 0
+
+    def _count(self, kind: str, name: str) -> None:
+        counter = self._counters.get((kind, name))
+        if counter is None:
+            counter = self._counters[(kind, name)] = self._metrics.events_in.labels(kind, name)
+        counter.inc()
 
     @property
     def foreign_topics(self) -> list[str]:
@@ -148,7 +158,7 @@ class Ingest:
             db.close()
 
     async def handle(self, msg: Incoming) -> None:
-        ack: Callable[[], None] = lambda: self._ack(msg)  # noqa: E731
+        ack = functools.partial(self._ack, msg)
         device_id: str | None = None
         try:
             foreign = self._foreign.get(msg.topic)
@@ -156,7 +166,11 @@ class Ingest:
                 device_id = foreign.id
                 await self._on_foreign(foreign, msg, ack)
                 return
-            topic = DeviceTopic.parse(msg.topic, self._store)
+            topic = self._topics.get(msg.topic)
+            if topic is None:
+                topic = DeviceTopic.parse(msg.topic, self._store)
+                if len(self._topics) < 100_000:  # valid topics only; bounded
+                    self._topics[msg.topic] = topic
             device_id = topic.device
             if topic.channel == "command":
                 ack()  # our own command coming back through the wildcard
@@ -200,7 +214,7 @@ class Ingest:
             payload=payload,
         )
         self.accepted += 1
-        self._metrics.events_in.labels(device.kind, name).inc()
+        self._count(device.kind, name)
         await self._bus.publish(event)
         await self._journal.append(
             Entry(
@@ -234,7 +248,7 @@ class Ingest:
                 payload=payload,
             )
             self.accepted += 1
-            self._metrics.events_in.labels(device.kind, name).inc()
+            self._count(device.kind, name)
             await self._bus.publish(event)
             await self._journal.append(
                 Entry(

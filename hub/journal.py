@@ -70,9 +70,17 @@ _Item = tuple[Entry | DeadLetter | _Op | None, Ack | None]
 
 
 class Journal:
-    def __init__(self, path: Path, *, batch_max: int = 2000, queue_max: int = 20_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        batch_max: int = 2000,
+        queue_max: int = 20_000,
+        linger: float = 0.004,
+    ) -> None:
         self.path = path
         self.batch_max = batch_max
+        self.linger = linger
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_max)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="journal")
         self._conn: sqlite3.Connection | None = None
@@ -126,6 +134,10 @@ class Journal:
         try:
             while True:
                 batch = [await self._queue.get()]
+                if self.linger and self._queue.qsize() < self.batch_max // 8:
+                    # A trickle: wait a moment so one commit carries many rows. The
+                    # bus already has the events; only the PUBACKs wait this long.
+                    await asyncio.sleep(self.linger)
                 while len(batch) < self.batch_max and not self._queue.empty():
                     batch.append(self._queue.get_nowait())
                 await self._commit_with_retry(loop, batch)

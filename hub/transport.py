@@ -27,7 +27,7 @@ from hub.errors import TransportError
 log = logging.getLogger("storehub.transport")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Incoming:
     topic: str
     payload: bytes
@@ -56,6 +56,20 @@ class WillMessage:
 
 
 Handler = Callable[[Incoming], Awaitable[None]]
+
+
+def _incoming(message: aiomqtt.Message, generation: int) -> Incoming:
+    payload = message.payload
+    if not isinstance(payload, bytes | bytearray):
+        payload = str(payload).encode() if payload is not None else b""
+    return Incoming(
+        message.topic.value,
+        bytes(payload),
+        message.qos,
+        message.retain,
+        message.mid,
+        generation,
+    )
 
 
 class MqttTransport:
@@ -130,20 +144,17 @@ class MqttTransport:
                     delay = self.backoff_min
                     if self.on_connect is not None:
                         await self.on_connect()
-                    async for message in client.messages:
-                        payload = message.payload
-                        if not isinstance(payload, bytes | bytearray):
-                            payload = str(payload).encode() if payload is not None else b""
-                        await handler(
-                            Incoming(
-                                topic=message.topic.value,
-                                payload=bytes(payload),
-                                qos=message.qos,
-                                retain=message.retain,
-                                mid=message.mid,
-                                generation=generation,
-                            )
-                        )
+                    queue = client._queue
+                    async for first in client.messages:
+                        # aiomqtt's iterator costs a task per message; take what is
+                        # already queued directly (bounded, so the loop still turns).
+                        await handler(_incoming(first, generation))
+                        for _ in range(100):
+                            try:
+                                message = queue.get_nowait()
+                            except asyncio.QueueEmpty:
+                                break
+                            await handler(_incoming(message, generation))
             except aiomqtt.MqttError as exc:
                 self.last_error = str(exc)
                 log.warning("mqtt connection lost (%s); retrying in %.1fs", exc, delay)
