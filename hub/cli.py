@@ -287,5 +287,38 @@ def check_config(config: ConfigOpt = None) -> None:
         console.print(f"  {d.id:<16} {d.kind:<10} zone={d.zone or '-'}")
 
 
+# Command groups of the capabilities that plug into the hub; an optional one whose
+# package is not installed (e.g. the vision extra) is left out.
+_GROUPS: list[tuple[str, str, str]] = [
+    ("rules", "rules.cli", "Declarative rules: check, test, list."),
+    ("esl", "hub.esl.cli", "Electronic shelf labels: price pushes, labels, previews."),
+    ("token", "store_api.cli", "Store API bearer tokens."),
+    ("sync", "hub.sync.cli", "Cloud sync status."),
+    ("sales", "hub.checkout.cli", "Kiosk sales, receipts and e-invoices."),
+    ("vision", "vision.cli", "Cameras: training, enrolment, evaluation (vision extra)."),
+]
+#: Groups whose dependencies are an optional extra: left out when not installed.
+_OPTIONAL = {"vision"}
+
+
+def _mount_groups() -> None:
+    import importlib
+    import importlib.util
+
+    for name, module, help_text in _GROUPS:
+        if importlib.util.find_spec(module.rpartition(".")[0]) is None:
+            continue
+        try:
+            group = importlib.import_module(module).app
+        except ModuleNotFoundError:
+            if name in _OPTIONAL:
+                continue
+            raise
+        app.add_typer(group, name=name, help=help_text)
+
+
+_mount_groups()
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -22,6 +22,7 @@ BUILTIN: list[str] = [
     "rules.gate:plugin",  # RFID gates: direction, presence, the leaving-tag rule
     "rules.engine:plugin",  # declarative rules from configs/rules/
     "store_api.server:plugin",  # the store API + staff handheld page
+    "hub.esl.service:plugin",  # shelf labels: prices, rendering, AP transport, health
 ]
 
 

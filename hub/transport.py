@@ -120,6 +120,8 @@ class MqttTransport:
             keepalive=self.keepalive,
             tls_context=tls_context,
             timeout=10,
+            # aiomqtt's pending-call bookkeeping grows with what is in flight: cap it.
+            max_concurrent_outgoing_calls=64,
         )
 
     async def run(self, handler: Handler) -> None:

@@ -1,0 +1,1 @@
+"""Environment sensors: fridge/freezer thermometers and people (queue) counters."""
