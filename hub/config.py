@@ -55,6 +55,12 @@ class BrokerConfig(Strict):
 class ApiConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: Commands a ``staff`` token may send, as ``kind/command`` (``admin`` may send any).
+    staff_commands: tuple[Annotated[str, Field(pattern=r"^[a-z0-9_-]+/[a-z0-9_-]+$")], ...] = (
+        "door/open", "esl/led",
+    )
+    #: Largest page a list endpoint returns.
+    max_page: int = Field(default=500, ge=1, le=10_000)
 
 
 class JournalConfig(Strict):
@@ -62,6 +68,8 @@ class JournalConfig(Strict):
     batch_max: int = Field(default=2000, ge=1)
     #: Bounded queue in front of the writer; a full queue slows ingest down.
     queue_max: int = Field(default=20000, ge=100)
+    #: Seconds the writer waits for more rows when only a few are queued (bigger batches).
+    linger_s: float = Field(default=0.004, ge=0, le=0.1)
     retention_days: float = Field(default=30, gt=0)
 
 
@@ -73,6 +81,69 @@ class CommandConfig(Strict):
 class AlertConfig(Strict):
     #: Seconds between a device's will and the ``device_offline`` alert (contract: ≤ 10 s).
     offline_delay_s: float = Field(default=0.0, ge=0, le=10)
+    #: Minutes an alert may stay open (unacknowledged) before it escalates; 0 = never.
+    escalate_after_min: float = Field(default=5.0, ge=0)
+    #: The role an escalated alert goes to (in ``data.escalated_to`` on the wire).
+    escalate_to: str = Field(default="manager", min_length=1)
+    #: Seconds between two looks for alerts due to escalate.
+    escalate_check_s: float = Field(default=5.0, gt=0)
+
+
+class SyncConfig(Strict):
+    """Cloud sync (docs/sync.md): outbox → cloud, inbox ← cloud."""
+
+    enabled: bool = False
+    #: ``https``: the protocol of docs/sync.md; ``mqtt``: publish the outbox to a cloud
+    #: topic of the (bridged) store broker, and pull the inbox over HTTPS if ``url`` is set.
+    mode: Literal["https", "mqtt"] = "https"
+    #: The cloud's base URL; https:// (http:// only on loopback, for tests).
+    url: str = ""
+    #: The per-store bearer credential: read from this file, else from this variable.
+    token_file: Path | None = None
+    token_env: str = "STOREHUB_SYNC_TOKEN"
+    timeout_s: float = Field(default=10.0, gt=0)
+    #: A batch leaves when it holds this many rows or bytes, or its oldest row is this old.
+    batch_rows: int = Field(default=500, ge=1, le=10_000)
+    batch_bytes: int = Field(default=1_000_000, ge=1024)
+    batch_age_s: float = Field(default=1.0, ge=0)
+    #: How often an idle uploader looks for new outbox rows.
+    poll_s: float = Field(default=0.5, gt=0)
+    backoff_min_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    #: Bytes of unsent outbox data the store may hold (docs/sync.md "Disk budget").
+    budget_bytes: int = Field(default=256 * 2**20, ge=4096)
+    #: Share of the budget that raises the warning alert.
+    warn_ratio: float = Field(default=0.8, gt=0, lt=1)
+    #: Streams whose oldest unsent rows may be dropped at 100 % (never sales).
+    droppable_streams: tuple[str, ...] = ("traffic", "device_health")
+    budget_check_s: float = Field(default=5.0, gt=0)
+    #: Sent rows stay this long, so rows a cloud lost after acknowledging can be re-sent.
+    keep_sent_s: float = Field(default=86_400.0, ge=0)
+    #: How often the store compares its stream heads with the cloud's.
+    reconcile_s: float = Field(default=300.0, gt=0)
+    #: No successful upload for this long while rows wait raises ``sync_offline``.
+    offline_alert_s: float = Field(default=3600.0, gt=0)
+    pull: bool = True
+    #: Long-poll window of the inbox (0 = plain periodic polling every ``pull_interval_s``).
+    pull_wait_s: float = Field(default=25.0, ge=0, le=120)
+    pull_interval_s: float = Field(default=5.0, gt=0)
+    #: Topic of the MQTT bridge mode; ``{store}`` is replaced.
+    mqtt_topic: str = "store/{store}/cloud/outbox"
+
+    @model_validator(mode="after")
+    def _check_url(self) -> SyncConfig:
+        if "sales" in self.droppable_streams:
+            raise ValueError("droppable_streams: sales are never dropped")
+        if not self.url:
+            if self.enabled and self.mode == "https":
+                raise ValueError("url is required when sync is enabled in https mode")
+            return self
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"url {self.url!r} is not https://host[:port][/path]")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("plain http:// is only allowed on loopback; use https://")
+        return self
 
 
 def _device_union() -> Any:
@@ -91,6 +162,7 @@ class StoreConfig(Strict):
     journal: JournalConfig = JournalConfig()
     commands: CommandConfig = CommandConfig()
     alerts: AlertConfig = AlertConfig()
+    sync: SyncConfig = SyncConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @model_validator(mode="before")

@@ -36,13 +36,14 @@ def main(
     logging.basicConfig(level=logging.INFO)
     if not tokens:
         logging.getLogger("storehub.cloud").warning(
-            "no --token: any bearer credential is accepted (open mode)")
-    store = CloudStore(db)
+            "no --token: any bearer credential is accepted (open mode)"
+        )
+    cloud_db = CloudStore(db)
     try:
-        make_server(CloudApp(store, tokens=tokens, admin_token=admin_token), host, port,
-                    log_level=log_level).run()
+        app = CloudApp(cloud_db, tokens=tokens, admin_token=admin_token)
+        make_server(app, host, port, log_level=log_level).run()
     finally:
-        store.close()
+        cloud_db.close()
 
 
 if __name__ == "__main__":

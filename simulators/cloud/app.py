@@ -1,11 +1,11 @@
 """The reference cloud backend: the protocol of docs/sync.md on FastAPI.
 
-    POST /v1/stores/{store}/outbox        gzip JSON UploadBatch → acks | 409 gap
-    GET  /v1/stores/{store}/heads         ?origin= → the stream heads
-    GET  /v1/stores/{store}/changes       ?after=&limit=&wait= → a page | 304
-    POST /admin/changes                   publish changes for stores
-    GET  /admin/records, /admin/stats     what arrived
-    POST /admin/faults, DELETE /admin/faults   arm / clear failures (see faults.py)
+POST /v1/stores/{store}/outbox        gzip JSON UploadBatch → acks | 409 gap
+GET  /v1/stores/{store}/heads         ?origin= → the stream heads
+GET  /v1/stores/{store}/changes       ?after=&limit=&wait= → a page | 304
+POST /admin/changes                   publish changes for stores
+GET  /admin/records, /admin/stats     what arrived
+POST /admin/faults, DELETE /admin/faults   arm / clear failures (see faults.py)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
 from hub.sync.protocol import GapResponse, HeadsResponse, UploadBatch, validation_reason
@@ -37,6 +38,24 @@ class PublishRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     changes: list[PublishChange] = Field(min_length=1)
+
+
+Authorization = Annotated[str | None, Header()]
+
+
+def _store_auth(store: str, request: Request, authorization: Authorization = None) -> str:
+    cloud: CloudApp = request.app.state.cloud
+    cloud.check_store(store, authorization)
+    return store
+
+
+def _admin_auth(request: Request, authorization: Authorization = None) -> None:
+    cloud: CloudApp = request.app.state.cloud
+    cloud.check_admin(authorization)
+
+
+StoreId = Annotated[str, Depends(_store_auth)]
+Admin = [Depends(_admin_auth)]
 
 
 class CloudApp:
@@ -60,7 +79,7 @@ class CloudApp:
 
     # -- auth ------------------------------------------------------------------
 
-    def _store_auth(self, store: str, authorization: str | None) -> None:
+    def check_store(self, store: str, authorization: str | None) -> None:
         if not self.tokens:
             return  # open mode (python -m simulators.cloud without --token)
         expected = self.tokens.get(store)
@@ -68,30 +87,23 @@ class CloudApp:
         if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
             raise HTTPException(401, "bad or missing bearer credential for this store")
 
-    def _admin_auth(self, authorization: str | None) -> None:
+    def check_admin(self, authorization: str | None) -> None:
         given = (authorization or "").removeprefix("Bearer ").strip()
-        if self.admin_token and not hmac.compare_digest(given.encode(),
-                                                        self.admin_token.encode()):
+        if self.admin_token and not hmac.compare_digest(given.encode(), self.admin_token.encode()):
             raise HTTPException(401, "admin credential required")
 
     # -- routes ----------------------------------------------------------------
 
     def _build(self) -> FastAPI:
         api = FastAPI(title="storehub reference cloud", version="1")
-        Auth = Annotated[str | None, Header()]
-
-        def store_auth(store: str, authorization: Auth = None) -> str:
-            self._store_auth(store, authorization)
-            return store
-
-        def admin(authorization: Auth = None) -> None:
-            self._admin_auth(authorization)
-
-        StoreId = Annotated[str, Depends(store_auth)]
+        api.state.cloud = self
 
         @api.post("/v1/stores/{store}/outbox")
         async def upload(store: StoreId, request: Request) -> Response:
-            raw = await request.body()
+            try:
+                raw = await request.body()
+            except ClientDisconnect:  # the store died or gave up mid-request
+                return Response(status_code=499)
             if request.headers.get("content-encoding", "").lower() == "gzip":
                 raw = _gunzip(raw)
             try:
@@ -132,30 +144,32 @@ class CloudApp:
             etag = f'"{cursor}"'
             if not items and if_none_match == etag:
                 return Response(status_code=304, headers={"ETag": etag})
-            return JSONResponse({"changes": items, "cursor": cursor, "more": more},
-                                headers={"ETag": etag})
+            return JSONResponse(
+                {"changes": items, "cursor": cursor, "more": more}, headers={"ETag": etag}
+            )
 
-        @api.post("/admin/changes", dependencies=[Depends(admin)])
+        @api.post("/admin/changes", dependencies=Admin)
         async def publish(body: PublishRequest) -> dict[str, list[int]]:
             versions = self.store.publish(body.changes)
             self._published.set()
             return {"versions": versions}
 
-        @api.get("/admin/records", dependencies=[Depends(admin)])
-        async def records(store: str, stream: str | None = None, after: int = 0,
-                          limit: int = 1000) -> list[dict[str, Any]]:
+        @api.get("/admin/records", dependencies=Admin)
+        async def records(
+            store: str, stream: str | None = None, after: int = 0, limit: int = 1000
+        ) -> list[dict[str, Any]]:
             return self.store.records(store, stream, after=after, limit=limit)
 
-        @api.get("/admin/stats", dependencies=[Depends(admin)])
+        @api.get("/admin/stats", dependencies=Admin)
         async def stats() -> CloudStats:
             return self.store.stats()
 
-        @api.post("/admin/faults", dependencies=[Depends(admin)])
+        @api.post("/admin/faults", dependencies=Admin)
         async def arm(fault: Fault) -> dict[str, str]:
             self.faults.add(fault)
             return {"armed": fault.mode}
 
-        @api.delete("/admin/faults", dependencies=[Depends(admin)])
+        @api.delete("/admin/faults", dependencies=Admin)
         async def clear() -> dict[str, int]:
             self.faults.clear()
             return dict(self.faults.fired)

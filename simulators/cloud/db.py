@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic_core import to_json
 
 from hub.sync.protocol import ChangeOp, GapResponse, RecordAck, UploadBatch, UploadResponse
 
@@ -116,8 +117,12 @@ class CloudStore:
                 except _Gap:
                     c.execute("ROLLBACK")
                     self._bump(c, "gaps", 1)
-                    return GapResponse(heads={s: self._head(c, store, batch.origin, s)
-                                              for s in {r.stream for r in batch.records}})
+                    return GapResponse(
+                        heads={
+                            s: self._head(c, store, batch.origin, s)
+                            for s in {r.stream for r in batch.records}
+                        }
+                    )
                 if forget:  # the "200 then forget" fault: answer as if stored
                     c.execute("ROLLBACK")
                     self._bump(c, "forgotten_batches", 1)
@@ -132,60 +137,99 @@ class CloudStore:
     def _ingest(
         self, c: sqlite3.Connection, store: str, batch: UploadBatch, now: float
     ) -> UploadResponse:
+        known = self._known(c, store, [r.key for r in batch.records])
         heads: dict[str, tuple[int, int]] = {}
         acks: list[RecordAck] = []
-        duplicates = 0
+        rows: list[tuple[Any, ...]] = []
         for r in batch.records:
-            ok = isinstance(r.data, dict)
-            reason = None if ok else "data is not a JSON object"
-            cur = c.execute(
-                "INSERT OR IGNORE INTO records(store, key, origin, stream, seq, prev, created,"
-                " data, status, reason, received) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (store, r.key, batch.origin, r.stream, r.seq, r.prev, r.created,
-                 json.dumps(r.data), "stored" if ok else "rejected", reason, now),
-            )
-            if cur.rowcount == 0:
-                duplicates += 1
+            if r.key in known:
                 acks.append(RecordAck(key=r.key, status="duplicate"))
                 continue
+            known.add(r.key)
             head, count = heads.get(r.stream) or (self._head(c, store, batch.origin, r.stream), 0)
             if r.prev != head:
                 raise _Gap
             heads[r.stream] = (r.seq, count + 1)
-            acks.append(RecordAck(key=r.key, status="stored" if ok else "rejected",
-                                  reason=reason))
+            ok = isinstance(r.data, dict)
+            reason = None if ok else "data is not a JSON object"
+            rows.append(
+                (
+                    store,
+                    r.key,
+                    batch.origin,
+                    r.stream,
+                    r.seq,
+                    r.prev,
+                    r.created,
+                    to_json(r.data).decode(),
+                    "stored" if ok else "rejected",
+                    reason,
+                    now,
+                )
+            )
+            acks.append(RecordAck(key=r.key, status="stored" if ok else "rejected", reason=reason))
+        c.executemany(
+            "INSERT INTO records(store, key, origin, stream, seq, prev, created, data, status,"
+            " reason, received) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
         c.executemany(
             "INSERT INTO heads(store, origin, stream, seq, count) VALUES (?,?,?,?,?)"
             " ON CONFLICT(store, origin, stream) DO UPDATE SET seq = excluded.seq,"
             " count = count + excluded.count",
             [(store, batch.origin, s, seq, n) for s, (seq, n) in heads.items()],
         )
-        self._bump(c, "duplicates_received", duplicates)
+        self._bump(c, "duplicates_received", len(batch.records) - len(rows))
         return UploadResponse(acks=acks)
 
     @staticmethod
+    def _known(c: sqlite3.Connection, store: str, keys: list[str]) -> set[str]:
+        """Which of ``keys`` this store already sent (one query per 500 keys)."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                k
+                for (k,) in c.execute(
+                    f"SELECT key FROM records WHERE store = ? AND key IN ({marks})", (store, *chunk)
+                )
+            )
+        return found
+
+    @staticmethod
     def _head(c: sqlite3.Connection, store: str, origin: str, stream: str) -> int:
-        row = c.execute("SELECT seq FROM heads WHERE store=? AND origin=? AND stream=?",
-                        (store, origin, stream)).fetchone()
+        row = c.execute(
+            "SELECT seq FROM heads WHERE store=? AND origin=? AND stream=?", (store, origin, stream)
+        ).fetchone()
         return int(row[0]) if row else 0
 
     @staticmethod
     def _bump(c: sqlite3.Connection, name: str, by: int) -> None:
         if by:
-            c.execute("INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name)"
-                      " DO UPDATE SET value = value + excluded.value", (name, by))
+            c.execute(
+                "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name)"
+                " DO UPDATE SET value = value + excluded.value",
+                (name, by),
+            )
 
     def heads(self, store: str, origin: str) -> dict[str, int]:
         with self._lock:
-            return {str(s): int(q) for s, q in self._conn.execute(
-                "SELECT stream, seq FROM heads WHERE store=? AND origin=?", (store, origin))}
+            return {
+                str(s): int(q)
+                for s, q in self._conn.execute(
+                    "SELECT stream, seq FROM heads WHERE store=? AND origin=?", (store, origin)
+                )
+            }
 
     def records(
         self, store: str, stream: str | None = None, *, after: int = 0, limit: int = 1_000_000
     ) -> list[dict[str, Any]]:
         """Received records in arrival order."""
-        sql = ("SELECT n, key, origin, stream, seq, data, status, reason FROM records"
-               " WHERE store = ? AND n > ?")
+        sql = (
+            "SELECT n, key, origin, stream, seq, data, status, reason FROM records"
+            " WHERE store = ? AND n > ?"
+        )
         args: list[Any] = [store, after]
         if stream is not None:
             sql += " AND stream = ?"
@@ -199,23 +243,29 @@ class CloudStore:
         with self._lock:
             c = self._conn
             counters = dict(c.execute("SELECT name, value FROM counters").fetchall())
-            by_status = dict(c.execute("SELECT status, COUNT(*) FROM records GROUP BY status")
-                             .fetchall())
+            by_status = dict(
+                c.execute("SELECT status, COUNT(*) FROM records GROUP BY status").fetchall()
+            )
             applied_twice = c.execute(
                 "SELECT COALESCE(SUM(k - 1), 0) FROM (SELECT COUNT(*) AS k FROM records"
-                " GROUP BY store, origin, stream, seq HAVING k > 1)").fetchone()[0]
+                " GROUP BY store, origin, stream, seq HAVING k > 1)"
+            ).fetchone()[0]
             disorder = c.execute(
                 "SELECT COUNT(*) FROM (SELECT seq, LAG(seq) OVER (PARTITION BY store, origin,"
                 " stream ORDER BY n) AS p FROM records) WHERE p IS NOT NULL AND seq <= p"
             ).fetchone()[0]
-            streams = dict(c.execute("SELECT stream, COUNT(*) FROM records GROUP BY stream")
-                           .fetchall())
+            streams = dict(
+                c.execute("SELECT stream, COUNT(*) FROM records GROUP BY stream").fetchall()
+            )
         return CloudStats(
-            records=sum(by_status.values()), stored=by_status.get("stored", 0),
+            records=sum(by_status.values()),
+            stored=by_status.get("stored", 0),
             rejected=by_status.get("rejected", 0),
             duplicates_received=counters.get("duplicates_received", 0),
-            duplicates_applied=int(applied_twice), out_of_order=int(disorder),
-            gaps=counters.get("gaps", 0), forgotten_batches=counters.get("forgotten_batches", 0),
+            duplicates_applied=int(applied_twice),
+            out_of_order=int(disorder),
+            gaps=counters.get("gaps", 0),
+            forgotten_batches=counters.get("forgotten_batches", 0),
             streams=streams,
         )
 
@@ -230,10 +280,13 @@ class CloudStore:
             for ch in changes:
                 cur = c.execute(
                     "INSERT INTO changes(type, key, op, data, published) VALUES (?,?,?,?,?)",
-                    (ch.type, ch.key, ch.op, json.dumps(ch.data), now))
+                    (ch.type, ch.key, ch.op, json.dumps(ch.data), now),
+                )
                 version = int(cur.lastrowid or 0)
-                c.executemany("INSERT INTO change_targets(store, version) VALUES (?, ?)",
-                              [(s, version) for s in sorted(set(ch.stores))])
+                c.executemany(
+                    "INSERT INTO change_targets(store, version) VALUES (?, ?)",
+                    [(s, version) for s in sorted(set(ch.stores))],
+                )
                 versions.append(version)
             c.execute("COMMIT")
         return versions
@@ -245,13 +298,17 @@ class CloudStore:
             rows = self._conn.execute(
                 "SELECT c.version, c.type, c.key, c.op, c.data, c.published FROM changes c"
                 " WHERE c.version IN (SELECT version FROM change_targets WHERE store IN (?, '*')"
-                " AND version > ?) ORDER BY c.version LIMIT ?", (store, after, limit + 1),
+                " AND version > ?) ORDER BY c.version LIMIT ?",
+                (store, after, limit + 1),
             ).fetchall()
-        out = [{"version": v, "type": t, "key": k, "op": o, "data": json.loads(d),
-                "published": p} for v, t, k, o, d, p in rows[:limit]]
+        out = [
+            {"version": v, "type": t, "key": k, "op": o, "data": json.loads(d), "published": p}
+            for v, t, k, o, d, p in rows[:limit]
+        ]
         return out, len(rows) > limit
 
     def version(self) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM changes")
-                       .fetchone()[0])
+            return int(
+                self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM changes").fetchone()[0]
+            )

@@ -88,9 +88,16 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif fault.mode == "error":
             body = b'{"error":"injected"}'
-            await send({"type": "http.response.start", "status": fault.status,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": fault.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         elif fault.mode == "slow":
             await asyncio.sleep(fault.delay_s)
@@ -115,8 +122,13 @@ class FaultMiddleware:
         async def cut(message: Message) -> None:
             if message["type"] == "http.response.body":
                 body: Any = message.get("body", b"")
-                await send({"type": "http.response.body", "body": body[: len(body) // 2],
-                            "more_body": True})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": body[: len(body) // 2],
+                        "more_body": True,
+                    }
+                )
                 raise _Dropped
             await send(message)
 

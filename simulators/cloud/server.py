@@ -20,10 +20,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_server(app: CloudApp, host: str, port: int, *, log_level: str = "warning") -> uvicorn.Server:
+def make_server(
+    app: CloudApp, host: str, port: int, *, log_level: str = "warning"
+) -> uvicorn.Server:
     config = uvicorn.Config(
-        app.asgi, host=host, port=port, log_level=log_level, lifespan="off", ws="none",
-        access_log=False, timeout_graceful_shutdown=1,
+        app.asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        ws="none",
+        access_log=False,
+        timeout_graceful_shutdown=1,
         # A long poll outlives the default keep-alive; the client reconnects anyway.
         timeout_keep_alive=30,
     )
@@ -74,7 +82,9 @@ class CloudServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -1,0 +1,207 @@
+"""Built-in inbox appliers: what a published change does to the store's database.
+
+An applier is ``fn(conn, change) -> None``, run in the journal's writer inside
+a savepoint of its own: it validates ``change.data`` (a pydantic model) and
+writes.  Raising anything — a ``ValidationError``, :class:`ChangeRejected` —
+rolls the change back and quarantines it with the reason; nothing is
+half-applied.  Appliers are idempotent (upserts, version-guarded), so a
+re-delivered change is harmless even past the inbox cursor's own guard.
+
+Types handled here: ``member`` and ``plate`` (this package's tables);
+``catalog.item`` (the ``items`` table, validated by hub/catalog.py's ``Item``);
+``price``, ``promotion`` (validated by hub/pricing's models) and ``device``, kept as
+the latest document per key in ``sync_documents`` for the pricing and
+provisioning code to read — or to replace by registering its own applier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from devices.base import DEVICE_ID_PATTERN
+from hub.catalog import GtinError, Item, normalise_gtin
+from hub.pricing.promotions import parse_promotions
+from hub.sync.errors import ChangeRejected
+from hub.sync.protocol import Change
+
+Applier = Callable[[sqlite3.Connection, Change], None]
+
+
+class Payload(BaseModel):
+    # HQ may send more than the store uses: unknown fields are ignored, as on the wire.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class MemberData(Payload):
+    name: str = Field(min_length=1, max_length=200)
+    tier: str | None = Field(default=None, max_length=40)
+    vip: bool = False
+    #: Staff id of the account manager a VIP arrival is announced to.
+    account_manager: str | None = None
+
+
+class PlateData(Payload):
+    member_id: str = Field(min_length=1, max_length=200)
+
+
+class PriceData(Payload):
+    price: int = Field(ge=0)
+    member_price: int | None = Field(default=None, ge=0)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    #: Takes effect at this time (epoch seconds); none = at once.
+    effective_at: float | None = None
+    #: Store group or zone the price is for (business district, school, ...).
+    group: str | None = None
+
+
+class DeviceData(Payload):
+    kind: str = Field(pattern=r"^[a-z0-9_]+$")
+    zone: str | None = None
+    name: str = ""
+    config: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+_PLATE = re.compile(r"^[0-9A-Z\u4e00-\u9fff]{2,12}$")
+_PLATE_NOISE = re.compile(r"[\s.·\-]")
+
+
+def normalize_plate(text: str) -> str:
+    """``京a·12345`` → ``京A12345``: the form plate cameras and HQ lists are compared in."""
+    return _PLATE_NOISE.sub("", text).upper()
+
+
+def gtin14(text: str) -> str:
+    """A GTIN-8/12/13/14 as GTIN-14 (hub/catalog.py's rule); :class:`ChangeRejected` if not one."""
+    try:
+        return normalise_gtin(text)
+    except GtinError as exc:
+        raise ChangeRejected(str(exc)) from None
+
+
+def _updated(change: Change) -> float:
+    return change.published if change.published is not None else time.time()
+
+
+def apply_member(conn: sqlite3.Connection, change: Change) -> None:
+    if change.op == "delete":
+        conn.execute("DELETE FROM sync_members WHERE id = ?", (change.key,))
+        # A plate that points at nobody would only announce a ghost.
+        conn.execute("DELETE FROM sync_plates WHERE member_id = ?", (change.key,))
+        return
+    m = MemberData.model_validate(change.data)
+    conn.execute(
+        "INSERT INTO sync_members(id, name, tier, vip, account_manager, data, version)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+        " tier = excluded.tier, vip = excluded.vip, account_manager = excluded.account_manager,"
+        " data = excluded.data, version = excluded.version WHERE excluded.version > version",
+        (
+            change.key,
+            m.name,
+            m.tier,
+            int(m.vip),
+            m.account_manager,
+            json.dumps(change.data),
+            change.version,
+        ),
+    )
+
+
+def apply_plate(conn: sqlite3.Connection, change: Change) -> None:
+    plate = normalize_plate(change.key)
+    if not _PLATE.match(plate):
+        raise ChangeRejected(f"{change.key!r} is not a licence plate")
+    if change.op == "delete":
+        conn.execute("DELETE FROM sync_plates WHERE plate = ?", (plate,))
+        return
+    p = PlateData.model_validate(change.data)
+    conn.execute(
+        "INSERT INTO sync_plates(plate, member_id, version) VALUES (?,?,?)"
+        " ON CONFLICT(plate) DO UPDATE SET member_id = excluded.member_id,"
+        " version = excluded.version WHERE excluded.version > version",
+        (plate, p.member_id, change.version),
+    )
+
+
+def apply_catalog_item(conn: sqlite3.Connection, change: Change) -> None:
+    """Into ``items``, validated by hub/catalog.py's own :class:`~hub.catalog.Item`; the
+    hub's in-memory :class:`~hub.catalog.Catalog` reloads after the page commits
+    (see :meth:`hub.sync.inbox.Inbox.on_applied`)."""
+    gtin = gtin14(change.key)
+    if change.op == "delete":
+        conn.execute("DELETE FROM items WHERE gtin = ?", (gtin,))
+        return
+    known = {k: v for k, v in change.data.items() if k in Item.model_fields}
+    item = Item.model_validate({**known, "gtin": gtin})
+    conn.execute(
+        "INSERT OR REPLACE INTO items(gtin, name, price, currency, unit, weight_g,"
+        " age_restricted, tax_rate, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            item.gtin,
+            item.name,
+            item.price,
+            item.currency,
+            item.unit,
+            item.weight_g,
+            int(item.age_restricted),
+            None if item.tax_rate is None else str(item.tax_rate),
+            _updated(change),
+        ),
+    )
+
+
+def _put_document(conn: sqlite3.Connection, change: Change, key: str, data: str | None) -> None:
+    """Keep the latest version of a document; ``data=None`` deletes it."""
+    if data is None:
+        conn.execute("DELETE FROM sync_documents WHERE type = ? AND key = ?", (change.type, key))
+        return
+    conn.execute(
+        "INSERT INTO sync_documents(type, key, version, data, updated) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(type, key) DO UPDATE SET version = excluded.version,"
+        " data = excluded.data, updated = excluded.updated WHERE excluded.version > version",
+        (change.type, key, change.version, data, _updated(change)),
+    )
+
+
+def document_applier(model: type[Payload], *, key: Callable[[str], str] = str) -> Applier:
+    """An applier that validates with ``model`` and keeps the latest document per key."""
+
+    def apply(conn: sqlite3.Connection, change: Change) -> None:
+        data = None
+        if change.op != "delete":
+            data = model.model_validate(change.data).model_dump_json()
+        _put_document(conn, change, key(change.key), data)
+
+    return apply
+
+
+def apply_promotion(conn: sqlite3.Connection, change: Change) -> None:
+    """Validated by hub/pricing's own promotion models (the key is the promotion id);
+    read back with ``parse_promotions([json.loads(data) ...])``."""
+    data = None
+    if change.op != "delete":
+        promo = parse_promotions([{**change.data, "id": change.key}])[0]
+        data = promo.model_dump_json()
+    _put_document(conn, change, change.key, data)
+
+
+def _device_id(text: str) -> str:
+    if not re.match(DEVICE_ID_PATTERN, text):
+        raise ChangeRejected(f"{text!r} is not a device id")
+    return text
+
+
+def builtin_appliers() -> dict[str, Applier]:
+    return {
+        "member": apply_member,
+        "plate": apply_plate,
+        "catalog.item": apply_catalog_item,
+        "price": document_applier(PriceData, key=gtin14),
+        "promotion": apply_promotion,
+        "device": document_applier(DeviceData, key=_device_id),
+    }
