@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices import config_models
 from devices.base import DEVICE_ID_PATTERN, DeviceConfig
+from hub.checkout.config import CheckoutConfig
 from hub.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +164,7 @@ class StoreConfig(Strict):
     commands: CommandConfig = CommandConfig()
     alerts: AlertConfig = AlertConfig()
     sync: SyncConfig = SyncConfig()
+    checkout: CheckoutConfig = CheckoutConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @model_validator(mode="before")

@@ -23,7 +23,8 @@ BUILTIN: list[str] = [
     "rules.engine:plugin",  # declarative rules from configs/rules/
     "store_api.server:plugin",  # the store API + staff handheld page
     "hub.esl.service:plugin",
-    "hub.sync:plugin",  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)  # shelf labels: prices, rendering, AP transport, health
+    "hub.sync:plugin",
+    "hub.checkout.service:plugin",  # self-checkout: scanning, pricing, payment, sales  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)  # shelf labels: prices, rendering, AP transport, health
 ]
 
 

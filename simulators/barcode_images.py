@@ -78,10 +78,17 @@ def _render_1d(code: str, symbology: Symbology) -> Image.Image:
     data = code[:-1] if symbology in ("ean13", "ean8", "upca") else code.replace("\x1d", "\xf1")
     writer = ImageWriter(mode="L")
     symbol = barcode.get(_PYBARCODE[symbology], data, writer=writer)
-    img = symbol.render(writer_options={
-        "module_width": 0.33, "module_height": 12.0, "quiet_zone": 4.0, "font_size": 8,
-        "text_distance": 3.0, "dpi": 230, "write_text": symbology != "gs1_128",
-    })
+    img = symbol.render(
+        writer_options={
+            "module_width": 0.33,
+            "module_height": 12.0,
+            "quiet_zone": 4.0,
+            "font_size": 8,
+            "text_distance": 3.0,
+            "dpi": 230,
+            "write_text": symbology != "gs1_128",
+        }
+    )
     if not isinstance(img, Image.Image):
         raise TypeError(f"python-barcode rendered {type(img).__name__}, not an image")
     return img
@@ -91,8 +98,9 @@ def _render_datamatrix(code: str) -> Image.Image:
     message = biip.parse(code).gs1_message
     if message is None:
         raise ValueError(f"{code!r} is not a GS1 element string")
-    symbol = zxingcpp.create_barcode(message.as_hri(), zxingcpp.BarcodeFormat.DataMatrix,
-                                     gs1=True, forceSquare=True)
+    symbol = zxingcpp.create_barcode(
+        message.as_hri(), zxingcpp.BarcodeFormat.DataMatrix, gs1=True, forceSquare=True
+    )
     # zxing-cpp's Image is a buffer at run time; its stub only declares __array_interface__.
     bitmap = memoryview(cast(Any, symbol.to_image(scale=6)))
     height, width = bitmap.shape or (0, 0)
@@ -144,7 +152,8 @@ def distort(symbol: Image.Image, d: Distortion, rng: random.Random) -> Image.Ima
         # squeeze and stretch back, a box blur along x only.
         w, h = frame.size
         frame = frame.resize((w // d.motion_px, h), Image.Resampling.BOX).resize(
-            (w, h), Image.Resampling.BILINEAR)
+            (w, h), Image.Resampling.BILINEAR
+        )
     if d.blur_px > 0:
         frame = frame.filter(ImageFilter.GaussianBlur(d.blur_px))
     frame = ImageEnhance.Contrast(frame).enhance(d.contrast)

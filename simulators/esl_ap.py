@@ -200,6 +200,8 @@ class EslApSimulator(DeviceSimulator[EslApConfig]):
         raise CommandRejected(f"unknown command {name!r}")
 
     def _ensure_radio(self) -> None:
+        if not self.connected:
+            return  # started by connect() / start(); a disconnected AP transmits nothing
         if self._radio is None or self._radio.done():
             self._radio = self.spawn(self._radio_loop(), "radio")
 

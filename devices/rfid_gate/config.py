@@ -19,6 +19,27 @@ class RfidGateConfig(DeviceConfig):
     format: Literal["contract", "zebra"] = "contract"
     data_topic: str | None = None
 
+    # Gate logic (rules/gate.py, docs/rfid.md "Gate logic"); every one has a default.
+    #: Reads of one tag within this many seconds are merged into one piece of evidence
+    #: per antenna and side (count, peak RSSI); side and location are decided on it.
+    merge_window_s: float = Field(default=1.0, gt=0, le=30)
+    #: Reads on the new side (within the merge window) before a tag changes side.
+    direction_min_reads: int = Field(default=1, ge=1, le=100)
+    #: Reads on one side this much weaker (peak RSSI, dB) than on the other within the
+    #: merge window are an echo (a cross-read), not the tag changing side.
+    echo_margin_db: float = Field(default=15.0, gt=0, le=100)
+    #: Reads on the new antenna (within the merge window) before a tag has moved.
+    moved_min_reads: int = Field(default=2, ge=1, le=100)
+    #: A tag not read for this long has departed (and is forgotten).
+    departed_after_s: float = Field(default=600.0, gt=0)
+    #: A tag read on one side only for this long is lingering (reported once, no alarm).
+    linger_after_s: float = Field(default=30.0, gt=0)
+    #: Unpaid tags leaving within this many seconds of the previous one are one passage:
+    #: one alarm, one alert listing them all.
+    passage_gap_s: float = Field(default=3.0, gt=0, le=600)
+    #: ``seconds`` of the ``alarm`` command; a passage still going on after it re-alarms.
+    alarm_seconds: int = Field(default=5, ge=1, le=300)
+
     @model_validator(mode="after")
     def _check(self) -> RfidGateConfig:
         both = set(self.inside_antennas) & set(self.outside_antennas)

@@ -27,7 +27,7 @@ It was chosen over ``tag-data-translation`` after trying both:
   tags do not use today; such EPCs decode here as unknown (raw hex), which is
   still enough for the leaving-tag rule.
 
-epcpy decodes at roughly 25-30 k EPCs/s on one core; a gate reports the same
+epcpy decodes roughly 16-25 k EPCs/s cold on one core; a gate reports the same
 tag many times while it passes, so results are kept in an LRU cache and the
 steady state is a dictionary look-up.
 

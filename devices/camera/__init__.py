@@ -1,0 +1,1 @@
+"""Cameras: frames the hub analyses, or a camera's own AI results (kind ``camera``)."""

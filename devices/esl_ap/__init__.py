@@ -1,0 +1,1 @@
+"""Electronic shelf label access points (hub kind ``esl_ap``)."""

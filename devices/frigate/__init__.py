@@ -1,0 +1,1 @@
+"""A Frigate NVR's MQTT output as vision events (contract-external kind ``frigate``)."""

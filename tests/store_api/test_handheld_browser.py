@@ -1,0 +1,150 @@
+"""The staff handheld page end to end in real headless Chromium (Selenium).
+
+A staff member signs in with a token; a plain-paho door drops off the network;
+its ``device_offline`` alert appears on the page live (SSE); a tap on
+Acknowledge acknowledges it in the hub.  Selenium blocks, so every browser step
+runs in a thread while the event loop keeps serving the hub and the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.conftest import Mosquitto, eventually
+from tests.paho_device import PahoDevice
+from tests.store_api.conftest import Served, make_token
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
+    pytest.skip(
+        "chromium and chromium-driver are not installed "
+        "(apt-get install -y chromium chromium-driver)",
+        allow_module_level=True,
+    )
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+T = TypeVar("T")
+SCREENSHOT = Path("/tmp/handheld.png")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="handheld-chromium-")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=412,915",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    return await asyncio.to_thread(fn)
+
+
+async def test_alert_appears_live_and_is_acknowledged(
+    served: Served, mosquitto: Mosquitto, browser: Any
+) -> None:
+    hub = served.hub
+    token = await make_token(hub, "li.wei", "staff")
+    door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
+    door.birth()
+    await eventually(lambda: hub.registry.get("door-in").online is True)  # type: ignore[union-attr]
+    wait = WebDriverWait(browser, 15)
+
+    def sign_in() -> str:
+        browser.get(served.url + "/")
+        field = wait.until(ec.visibility_of_element_located((By.ID, "token")))
+        field.send_keys(token)
+        browser.find_element(By.ID, "signin-button").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "who-name"), "li.wei"))
+        wait.until(lambda d: "live" in d.find_element(By.ID, "live-dot").get_attribute("class"))
+        actions = browser.find_elements(By.CSS_SELECTOR, "#actions li button")
+        return " / ".join(b.text for b in actions)
+
+    buttons = await in_thread(sign_in)
+    assert buttons == "Open door / Open door"  # staff: door/open; not the gate's alarm
+
+    door.vanish()
+    selector = "#alerts li[data-alert-id]"
+
+    def alert_shows() -> tuple[str, str]:
+        item = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "offline"), "Entrance door"))
+        return item.get_attribute("data-alert-id") or "", item.text
+
+    alert_id, text = await in_thread(alert_shows)
+    assert "went offline" in text and "door-in" in text
+    assert hub.alerts.get(alert_id).kind == "device_offline"
+    await in_thread(lambda: browser.save_screenshot(str(SCREENSHOT.with_suffix(".alert.png"))))
+
+    def acknowledge() -> str:
+        browser.find_element(By.CSS_SELECTOR, f"{selector} button.ack").click()
+        wait.until(
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, selector).get_attribute("data-status")
+                == "acknowledged"
+            )
+        )
+        return str(browser.find_element(By.CSS_SELECTOR, selector).text)
+
+    text = await in_thread(acknowledge)
+    assert "Acknowledged by li.wei" in text
+    acked = hub.alerts.get(alert_id)
+    assert acked.status == "acknowledged" and acked.acked_by == "li.wei"
+    await in_thread(lambda: browser.save_screenshot(str(SCREENSHOT)))
+
+    # Resolved elsewhere (the door comes back): it leaves the page live too.
+    back = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
+    back.birth()
+
+    def gone() -> bool:
+        WebDriverWait(browser, 15).until(lambda d: not d.find_elements(By.CSS_SELECTOR, selector))
+        return bool(browser.find_element(By.ID, "alerts-empty").is_displayed())
+
+    assert await in_thread(gone)
+    back.stop()
+
+
+async def test_a_bad_token_is_refused_on_the_page(served: Served, browser: Any) -> None:
+    wait = WebDriverWait(browser, 15)
+
+    def try_bad() -> str:
+        browser.get(served.url + "/")
+        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys("shb_wrong")
+        browser.find_element(By.ID, "signin-button").click()
+        error = wait.until(ec.visibility_of_element_located((By.ID, "signin-error")))
+        return str(error.text)
+
+    assert "not valid" in await in_thread(try_bad)
