@@ -290,6 +290,7 @@ def check_config(config: ConfigOpt = None) -> None:
 # Command groups of the capabilities that plug into the hub; an optional one whose
 # package is not installed (e.g. the vision extra) is left out.
 _GROUPS: list[tuple[str, str, str]] = [
+    ("", "rules.gate_cli", ""),  # `storehub traffic`, `storehub paid ...`
     ("rules", "rules.cli", "Declarative rules: check, test, list."),
     ("esl", "hub.esl.cli", "Electronic shelf labels: price pushes, labels, previews."),
     ("token", "store_api.cli", "Store API bearer tokens."),
@@ -314,7 +315,10 @@ def _mount_groups() -> None:
             if name in _OPTIONAL:
                 continue
             raise
-        app.add_typer(group, name=name, help=help_text)
+        if name:
+            app.add_typer(group, name=name, help=help_text)
+        else:
+            app.add_typer(group)
 
 
 _mount_groups()

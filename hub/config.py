@@ -58,7 +58,8 @@ class ApiConfig(Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     #: Commands a ``staff`` token may send, as ``kind/command`` (``admin`` may send any).
     staff_commands: tuple[Annotated[str, Field(pattern=r"^[a-z0-9_-]+/[a-z0-9_-]+$")], ...] = (
-        "door/open", "esl/led",
+        "door/open",
+        "esl/led",
     )
     #: Largest page a list endpoint returns.
     max_page: int = Field(default=500, ge=1, le=10_000)
@@ -174,8 +175,10 @@ class StoreConfig(Strict):
         # discriminated union of every discovered driver's config model).
         if isinstance(data, dict) and isinstance(data.get("devices"), list):
             adapter: TypeAdapter[DeviceConfig] = TypeAdapter(_device_union())
-            data = {**data, "devices": [_validate_device(adapter, i, d) for i, d in
-                                        enumerate(data["devices"])]}
+            data = {
+                **data,
+                "devices": [_validate_device(adapter, i, d) for i, d in enumerate(data["devices"])],
+            }
         return data
 
     @model_validator(mode="after")

@@ -22,9 +22,9 @@ BUILTIN: list[str] = [
     "rules.gate:plugin",  # RFID gates: direction, presence, the leaving-tag rule
     "rules.engine:plugin",  # declarative rules from configs/rules/
     "store_api.server:plugin",  # the store API + staff handheld page
-    "hub.esl.service:plugin",
-    "hub.sync:plugin",
-    "hub.checkout.service:plugin",  # self-checkout: scanning, pricing, payment, sales  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)  # shelf labels: prices, rendering, AP transport, health
+    "hub.esl.service:plugin",  # shelf labels: prices, rendering, AP transport, health
+    "hub.sync:plugin",  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)
+    "hub.checkout.service:plugin",  # self-checkout: scanning, pricing, payment, sales
 ]
 
 

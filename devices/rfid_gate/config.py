@@ -26,7 +26,8 @@ class RfidGateConfig(DeviceConfig):
     #: Reads on the new side (within the merge window) before a tag changes side.
     direction_min_reads: int = Field(default=1, ge=1, le=100)
     #: Reads on one side this much weaker (peak RSSI, dB) than on the other within the
-    #: merge window are an echo (a cross-read), not the tag changing side.
+    #: merge window are an echo (a cross-read), not the tag changing side. Set it to 100
+    #: to take every inside-then-outside pair as leaving, however weak the outside read.
     echo_margin_db: float = Field(default=15.0, gt=0, le=100)
     #: Reads on the new antenna (within the merge window) before a tag has moved.
     moved_min_reads: int = Field(default=2, ge=1, le=100)

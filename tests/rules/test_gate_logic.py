@@ -317,3 +317,9 @@ def test_a_cart_of_200_sparse_reads() -> None:
             changes += feed(tr, clock, *reads[i : i + 200])
     leaving = {c.epc for c in changes if c.kind == "leaving"}
     assert len(leaving) == 200 and not passages(c for c in changes if c.kind != "leaving")
+
+
+def test_echo_filter_can_be_turned_off() -> None:
+    tr, clock = tracker(echo_margin_db=100.0)
+    feed(tr, clock, read(1, T0, -30))
+    assert kinds(feed(tr, clock, read(2, T0 + 0.1, -85))) == ["leaving"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from pyzbar.pyzbar import decode  # type: ignore[import-untyped]
+from pyzbar.pyzbar import decode
 
 from devices.esl_ap.codec import image_hash, image_size
 from hub.esl import barcodes
