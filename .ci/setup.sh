@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(mosquitto mosquitto-clients libzbar0 chromium chromium-driver
-              fonts-wqy-zenhei python3-venv python3-dev make)
+              fonts-wqy-zenhei fonts-dejavu-core python3-venv python3-dev make)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

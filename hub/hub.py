@@ -71,7 +71,14 @@ class Hub:
             self.db_path, batch_max=jc.batch_max, queue_max=jc.queue_max, linger=jc.linger_s
         )
         self.registry = Registry(config.store.devices, self.journal, clock=clock)
-        self.alerts = Alerts(self.journal, self.bus, self.metrics, self._publish_alert, clock=clock)
+        self.alerts = Alerts(
+            self.journal,
+            self.bus,
+            self.metrics,
+            self._publish_alert,
+            clock=clock,
+            config=config.store.alerts,
+        )
         cc = config.store.commands
         self.commands = Commands(
             self.store_id,
@@ -112,6 +119,7 @@ class Hub:
         self._spawn(self.journal.run(), "journal")
         await self.registry.load()
         await self.alerts.load()
+        self._spawn(self.alerts.run(), "alert-escalation")
         endpoint = await self._broker_endpoint()
         self.ingest = Ingest(
             self.store_id,

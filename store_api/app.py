@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from hub import __version__
 from store_api.audit import AuditMiddleware
 from store_api.metrics import MetricsMiddleware
-from store_api.routes import alerts, devices, events, rules, stream, system
+from store_api.routes import alerts, devices, esl, events, paid, rules, stream, system, vision
 from store_api.state import ApiState
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(AuditMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _bad_request)
-    for module in (system, devices, events, alerts, rules, stream):
+    for module in (system, devices, events, alerts, rules, stream, paid, esl, vision):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
