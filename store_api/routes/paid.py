@@ -15,7 +15,9 @@ from store_api.models import Problem
 
 router = APIRouter(prefix="/paid", tags=["paid tags"], responses=AUTH_RESPONSES)
 
-UNAVAILABLE: Responses = {503: {"model": Problem, "description": "The RFID gate service is not running"}}
+UNAVAILABLE: Responses = {
+    503: {"model": Problem, "description": "The RFID gate service is not running"}
+}
 
 
 class MarkRequest(BaseModel):
