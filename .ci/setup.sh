@@ -35,7 +35,7 @@ fi
 stamp=.venv/.storehub-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "==> installing storehub and its Python dependencies into .venv"
-    .venv/bin/python -m pip install -q -e ".[dev,vision]"
+    .venv/bin/python -m pip install -q -e ".[dev,vision,vision-train]"
     touch "$stamp"
 fi
 echo "==> setup done"

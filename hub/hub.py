@@ -100,6 +100,7 @@ class Hub:
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._services: dict[type, object] = {}
+        self._stopping = False
 
     # -- life cycle ------------------------------------------------------------
 
@@ -221,6 +222,9 @@ class Hub:
                 await self.transport.publish(
                     topics.hub_state(self.store_id), b'{"online":false}', retain=True, timeout=2
                 )
+        # From here on, a job spawned by a plugin on its way out is cancelled at once:
+        # it must not hold the shutdown (an alert publish would wait for a broker).
+        self._stopping = True
         for task in [*self._background, *reversed(self._tasks)]:
             task.cancel()
         try:
@@ -257,6 +261,8 @@ class Hub:
         task.add_done_callback(self._background.discard)
         # A job cancelled before it started never awaited ``coro``: close it.
         task.add_done_callback(lambda _t: coro.close())
+        if self._stopping:
+            task.cancel()
         return task
 
     def provide(self, service: object) -> None:

@@ -25,6 +25,7 @@ BUILTIN: list[str] = [
     "hub.esl.service:plugin",  # shelf labels: prices, rendering, AP transport, health
     "hub.sync:plugin",  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)
     "hub.checkout.service:plugin",  # self-checkout: scanning, pricing, payment, sales
+    "vision.plugin:plugin",  # cameras: plates, consenting members' faces, item counts
 ]
 
 

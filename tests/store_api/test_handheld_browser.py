@@ -33,6 +33,7 @@ if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
     )
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -81,7 +82,9 @@ async def test_alert_appears_live_and_is_acknowledged(
     door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
     door.birth()
     await eventually(lambda: hub.registry.get("door-in").online is True)  # type: ignore[union-attr]
-    wait = WebDriverWait(browser, 15)
+    # The page re-renders the list on every change: an element found a moment ago may
+    # have been replaced, so every wait retries through stale references.
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
 
     def sign_in() -> str:
         browser.get(served.url + "/")
@@ -100,9 +103,15 @@ async def test_alert_appears_live_and_is_acknowledged(
     selector = "#alerts li[data-alert-id]"
 
     def alert_shows() -> tuple[str, str]:
-        item = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, selector)))
         wait.until(ec.text_to_be_present_in_element((By.ID, "offline"), "Entrance door"))
-        return item.get_attribute("data-alert-id") or "", item.text
+        return wait.until(
+            lambda d: (
+                (el := d.find_element(By.CSS_SELECTOR, selector)).get_attribute("data-alert-id")
+                or "",
+                el.text,
+            )
+        )
 
     alert_id, text = await in_thread(alert_shows)
     assert "went offline" in text and "door-in" in text
@@ -110,14 +119,16 @@ async def test_alert_appears_live_and_is_acknowledged(
     await in_thread(lambda: browser.save_screenshot(str(SCREENSHOT.with_suffix(".alert.png"))))
 
     def acknowledge() -> str:
-        browser.find_element(By.CSS_SELECTOR, f"{selector} button.ack").click()
+        wait.until(
+            lambda d: d.find_element(By.CSS_SELECTOR, f"{selector} button.ack").click() or True
+        )
         wait.until(
             lambda d: (
                 d.find_element(By.CSS_SELECTOR, selector).get_attribute("data-status")
                 == "acknowledged"
             )
         )
-        return str(browser.find_element(By.CSS_SELECTOR, selector).text)
+        return str(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, selector).text))
 
     text = await in_thread(acknowledge)
     assert "Acknowledged by li.wei" in text
@@ -130,7 +141,7 @@ async def test_alert_appears_live_and_is_acknowledged(
     back.birth()
 
     def gone() -> bool:
-        WebDriverWait(browser, 15).until(lambda d: not d.find_elements(By.CSS_SELECTOR, selector))
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, selector))
         return bool(browser.find_element(By.ID, "alerts-empty").is_displayed())
 
     assert await in_thread(gone)
