@@ -192,7 +192,10 @@ class MqttTransport:
             if remaining <= 0:
                 raise TransportError(f"publish to {topic} timed out (broker unreachable)")
             try:
-                await asyncio.wait_for(self.connected.wait(), remaining)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can hold a cancelled
+                # task until the timeout expires, which stalls a hub's shutdown.
+                async with asyncio.timeout(remaining):
+                    await self.connected.wait()
             except TimeoutError:
                 raise TransportError(f"publish to {topic}: not connected to the broker") from None
             client = self._client
