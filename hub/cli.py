@@ -6,10 +6,7 @@ import asyncio
 import contextlib
 import json
 import signal
-import sqlite3
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,53 +14,16 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import queries
-from hub.config import EnvSettings, HubConfig, load_config
-from hub.db import connect_reader, db_path
+from hub.cli_support import ConfigOpt, DataOpt
+from hub.cli_support import cli_config as _config
+from hub.cli_support import reader as _db
+from hub.cli_support import when as _when
 from hub.errors import HubError
 from hub.logs import setup_logging
 
 app = typer.Typer(help="storehub — the in-store edge hub.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
-
-
-def _config(config: Path | None, data_dir: Path | None) -> HubConfig:
-    overrides: dict[str, Any] = {}
-    if config is not None:
-        overrides["config"] = config
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_config(EnvSettings(**overrides) if overrides else None)
-    except HubError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-
-
-@contextlib.contextmanager
-def _db(cfg: HubConfig) -> Iterator[sqlite3.Connection]:
-    path = db_path(cfg.data_dir)
-    if not path.exists():
-        err.print(f"[red]error:[/] no hub database at {path} (has the hub run with this data dir?)")
-        raise typer.Exit(2)
-    conn = connect_reader(path)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 def _run_async(main: Any) -> None:

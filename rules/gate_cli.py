@@ -14,11 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +24,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import traffic as traffic_query
-from hub.config import EnvSettings, HubConfig, load_config
-from hub.db import connect_reader, db_path
-from hub.errors import HubError
+from hub.cli_support import ConfigOpt, DataOpt, JsonOpt
+from hub.cli_support import cli_config as _config
+from hub.cli_support import reader as _db
+from hub.cli_support import when as _when
+from hub.config import HubConfig
+from hub.db import db_path
 from hub.journal import Journal
 from hub.paid import EpcError, PaidRegistry, history, normalise_epc
 
@@ -42,44 +42,7 @@ app.add_typer(paid_app, name="paid")
 console = Console()
 err = Console(stderr=True)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
 OFFLINE_HELP = "The hub is stopped: write the database directly"
-
-
-def _config(config: Path | None, data_dir: Path | None) -> HubConfig:
-    overrides: dict[str, Any] = {}
-    if config is not None:
-        overrides["config"] = config
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_config(EnvSettings(**overrides))
-    except HubError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-
-
-@contextlib.contextmanager
-def _db(cfg: HubConfig) -> Iterator[sqlite3.Connection]:
-    path = db_path(cfg.data_dir)
-    if not path.exists():
-        err.print(f"[red]error:[/] no hub database at {path} (has the hub run with this data dir?)")
-        raise typer.Exit(2)
-    conn = connect_reader(path)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def _when(ts: float | None) -> str:
-    return "—" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 def _epcs(values: list[str]) -> list[str]:

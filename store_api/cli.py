@@ -14,17 +14,17 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from hub import auth
-from hub.config import EnvSettings, HubConfig, load_config
+from hub.cli_support import ConfigOpt, DataOpt
+from hub.cli_support import cli_config as _config
+from hub.config import HubConfig
 from hub.db import connect_writer, db_path
-from hub.errors import HubError
 
 app = typer.Typer(help="Store API tokens (bearer tokens with scopes).", no_args_is_help=True)
 out = Console()
@@ -35,27 +35,6 @@ class ScopeName(enum.StrEnum):
     staff = "staff"
     hq = "hq"
     admin = "admin"
-
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
-
-
-def _config(config: Path | None, data_dir: Path | None) -> HubConfig:
-    overrides: dict[str, Any] = {}
-    if config is not None:
-        overrides["config"] = config
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_config(EnvSettings(**overrides) if overrides else None)
-    except HubError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager

@@ -26,7 +26,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.config import EnvSettings, HubConfig, load_config
+from hub.cli_support import ConfigOpt, DataOpt
+from hub.cli_support import cli_config as _config
+from hub.config import HubConfig
 from hub.db import db_path
 from hub.errors import HubError
 from hub.journal import Journal
@@ -39,12 +41,6 @@ out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -58,18 +54,6 @@ def _progress() -> Progress:
 def _fail(exc: Exception, code: int = 1) -> typer.Exit:
     err.print(f"[red]error:[/] {exc}")
     return typer.Exit(code)
-
-
-def _config(config: Path | None, data_dir: Path | None) -> HubConfig:
-    overrides: dict[str, Any] = {}
-    if config is not None:
-        overrides["config"] = config
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_config(EnvSettings(**overrides) if overrides else None)
-    except HubError as exc:
-        raise _fail(exc, 2) from None
 
 
 @asynccontextmanager

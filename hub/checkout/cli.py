@@ -20,6 +20,7 @@ from rich.table import Table
 
 from hub.checkout import einvoice
 from hub.checkout.sales import list_sales, load_sale
+from hub.cli_support import ConfigOpt, DataOpt
 from hub.config import EnvSettings, load_config
 from hub.db import connect_reader, db_path
 from hub.errors import HubError
@@ -29,12 +30,6 @@ app = typer.Typer(help="Sales, receipts and e-invoice records.", no_args_is_help
 console = Console()
 err = Console(stderr=True)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 

@@ -6,14 +6,17 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import EnvSettings, HubConfig, load_config
-from hub.db import connect_reader, db_path
+from hub.cli_support import ConfigOpt, DataOpt, JsonOpt
+from hub.cli_support import cli_config as _config
+from hub.cli_support import db_file as _db_file
+from hub.config import HubConfig
+from hub.db import connect_reader
 from hub.errors import HubError
 from hub.journal import Journal
 from hub.sync import store
@@ -24,35 +27,6 @@ from hub.sync.status import SyncStatus, read_status
 app = typer.Typer(help="Cloud sync: outbox to the cloud, HQ's changes back.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Store config (default: $STOREHUB_CONFIG)")
-]
-DataOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data dir (default: $STOREHUB_DATA_DIR)")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
-
-
-def _config(config: Path | None, data_dir: Path | None) -> HubConfig:
-    overrides: dict[str, Any] = {}
-    if config is not None:
-        overrides["config"] = config
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    try:
-        return load_config(EnvSettings(**overrides) if overrides else None)
-    except HubError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _db_file(cfg: HubConfig) -> Path:
-    path = db_path(cfg.data_dir)
-    if not path.exists():
-        err.print(f"[red]error:[/] no hub database at {path} (has the hub run with this data dir?)")
-        raise typer.Exit(2)
-    return path
 
 
 def _ago(ts: float | None, now: float) -> str:
