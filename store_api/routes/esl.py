@@ -118,6 +118,7 @@ async def list_labels(
 
 @router.get("/labels/{label_id}", responses={**NOT_FOUND, **UNAVAILABLE})
 async def get_label(label_id: LabelId, esl: Esl, api: Api, _who: Reader) -> dict[str, Any]:
+    """One label: health (battery, signal, last check-in), content and binding history."""
     label = esl.labels.get(label_id)
     if label is None:
         raise HTTPException(404, f"no label {label_id!r}")
@@ -139,6 +140,7 @@ async def bind_label(label_id: LabelId, body: Binding, esl: Esl, who: Staff) -> 
 
 @router.delete("/labels/{label_id}/binding", responses={**NOT_FOUND, **FORBIDDEN, **UNAVAILABLE})
 async def unbind_label(label_id: LabelId, esl: Esl, who: Staff) -> dict[str, Any]:
+    """Unbind a label from its item (``staff``); the binding history keeps it."""
     label = await esl.unbind(label_id, by=who.name)
     if label is None:
         raise HTTPException(404, f"no label {label_id!r}")
