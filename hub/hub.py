@@ -156,7 +156,8 @@ class Hub:
             )
             self._spawn(device.driver.run(ctx), f"driver:{device.id}")
         for plugin in self.plugins:
-            self._spawn(plugin(self), getattr(plugin, "__name__", "plugin"))
+            name = f"{getattr(plugin, '__module__', '')}.{getattr(plugin, '__name__', 'plugin')}"
+            self._spawn(self._run_plugin(plugin, name), name)
         self.started = self.clock()
 
     async def _broker_endpoint(self) -> Endpoint:
@@ -235,6 +236,23 @@ class Hub:
             if self.broker is not None:
                 await self.broker.__aexit__(None, None, None)
         return None
+
+    async def _run_plugin(self, plugin: Plugin, name: str) -> None:
+        """A failing capability must not take the store's core (ingest, journal,
+        presence, the other plugins) down with it: log it and raise a staff alert."""
+        try:
+            await plugin(self)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("plugin %s failed; the hub runs on without it", name)
+            await self.alerts.raise_(
+                "plugin_failed",
+                "critical",
+                f"{name} stopped: {exc}",
+                data={"plugin": name, "error": repr(exc)},
+                key=f"plugin_failed:{name}",
+            )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         assert self._tg is not None

@@ -262,3 +262,19 @@ async def test_events_queued_while_hub_is_away_are_delivered(
         await eventually(
             lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 20
         )
+
+
+async def test_a_failing_plugin_does_not_stop_the_hub(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    async def broken(_hub: Hub) -> None:
+        raise RuntimeError("cannot start")
+
+    cfg = load_config(EnvSettings(config=DEMO, data_dir=tmp_path / "d", broker_url=mosquitto.url))
+    async with Hub(cfg, plugins=[broken]) as hub:
+        await hub.wait_ready()
+        await eventually(lambda: hub.alerts.live())
+        alert = hub.alerts.live()[0]
+        assert alert.kind == "plugin_failed" and "cannot start" in alert.title
+        door = PahoDevice("s1", "door-in", "door", mosquitto.port).start()
+        door.event("passage", direction="in")  # the core keeps working
+        await eventually(lambda: count(hub, "SELECT COUNT(*) FROM journal WHERE type='event'") == 1)
+        door.stop()
