@@ -36,6 +36,7 @@ from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.errors import ignore_sigint
 from hub.pricing.money import exponent, round_half_up
 
 if TYPE_CHECKING:
@@ -182,7 +183,9 @@ class ImageDecoder:
     def __init__(self, *, workers: int = 1, order: Sequence[Decoder] = DEFAULT_ORDER) -> None:
         self.order = tuple(order)
         # "spawn": a fork of a process running an event loop and threads is unsafe.
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=ignore_sigint
+        )
 
     async def decode(self, jpeg: bytes) -> Decoded | None:
         loop = asyncio.get_running_loop()

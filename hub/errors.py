@@ -59,3 +59,10 @@ class UnknownDevice(HubError):
 
 class CommandError(HubError):
     """A command name or its arguments are not valid for the device's kind."""
+
+
+def ignore_sigint() -> None:
+    """Initializer of worker processes: Ctrl-C is for the hub, which stops its pools."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

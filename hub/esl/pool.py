@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
+from hub.errors import ignore_sigint
 from hub.esl.content import Rendered, RenderJob
 from hub.esl.fonts import font_report
 from hub.esl.render import render
@@ -45,7 +46,9 @@ class RenderPool:
         self._executor: Executor
         if n > 0:
             # spawn: the hub has threads (journal writer) that a forked child must not inherit.
-            self._executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                n, mp_context=multiprocessing.get_context("spawn"), initializer=ignore_sigint
+            )
         else:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="esl-render")
         self._cache: OrderedDict[str, Rendered] = OrderedDict()
