@@ -66,6 +66,26 @@ class _Op:
     future: asyncio.Future[Any]
 
 
+def write_entry(conn: sqlite3.Connection, e: Entry) -> int | None:
+    """Append ``e`` (and its outbox row) in the caller's transaction; ``None`` if its
+    ``(device, seq)`` is already journaled (a redelivery). The writer uses it, and so
+    does code that must land a row in the same savepoint as its own (a sale)."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO journal(type, ts, received, device, name, seq, data)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (e.type, e.ts, e.received, e.device, e.name, e.seq, e.data),
+    )
+    if cur.rowcount == 0:
+        return None
+    row_id = cur.lastrowid
+    if e.stream is not None:
+        conn.execute(
+            "INSERT INTO outbox(journal_id, stream, created, data) VALUES (?,?,?,?)",
+            (row_id, e.stream, e.received, e.data),
+        )
+    return row_id
+
+
 _Item = tuple[Entry | DeadLetter | _Op | None, Ack | None]
 
 
@@ -228,20 +248,9 @@ class Journal:
         return results
 
     def _write_entry(self, conn: sqlite3.Connection, e: Entry) -> int | None:
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO journal(type, ts, received, device, name, seq, data)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (e.type, e.ts, e.received, e.device, e.name, e.seq, e.data),
-        )
-        if cur.rowcount == 0:  # (device, seq) already journaled: a redelivery
+        row_id = write_entry(conn, e)
+        if row_id is None:
             self.duplicates += 1
-            return None
-        row_id = cur.lastrowid
-        if e.stream is not None:
-            conn.execute(
-                "INSERT INTO outbox(journal_id, stream, created, data) VALUES (?,?,?,?)",
-                (row_id, e.stream, e.received, e.data),
-            )
         return row_id
 
     @staticmethod

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.journal import Entry, write_entry
 from hub.pricing import PricedBasket, format_minor
 from hub.pricing.invoice import Invoice, line
 
@@ -245,22 +246,10 @@ def journal_row(
     data: str,
     stream: str | None,
 ) -> int:
-    """A journal row, and its outbox row, inside the caller's transaction.
-
-    The same two inserts :class:`hub.journal.Entry` makes, written here because a
-    sale must land in the same savepoint as its journal row."""
-    cur = conn.execute(
-        "INSERT INTO journal(type, ts, received, device, name, seq, data)"
-        " VALUES (?,?,?,?,?,NULL,?)",
-        (type, ts, ts, device, name, data),
-    )
-    row_id = int(cur.lastrowid or 0)
-    if stream is not None:
-        conn.execute(
-            "INSERT INTO outbox(journal_id, stream, created, data) VALUES (?,?,?,?)",
-            (row_id, stream, ts, data),
-        )
-    return row_id
+    """A journal row, and its outbox row, inside the caller's transaction: a sale must
+    land in the same savepoint as its journal row."""
+    entry = Entry(type=type, ts=ts, received=ts, device=device, name=name, data=data, stream=stream)
+    return int(write_entry(conn, entry) or 0)
 
 
 def record_sale(conn: sqlite3.Connection, sale: Sale, receipt: str) -> tuple[str, bool]:
