@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+#: The overhead tracking system's id for one shopper (``track`` on shelf and door events).
+TrackId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 #: Largest accepted payload on ordinary topics, and on topics that carry images.
 MAX_PAYLOAD = 64 * 1024

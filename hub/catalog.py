@@ -25,12 +25,15 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError
 from hub.journal import Journal
+
+if TYPE_CHECKING:
+    from hub.hub import Hub
 
 __all__ = [
     "Catalog",
@@ -40,6 +43,7 @@ __all__ = [
     "gtin_check_digit",
     "normalise_gtin",
     "parse_catalog",
+    "shared_catalog",
 ]
 
 #: Digits after the decimal point of currencies that do not use 2 (ISO 4217).
@@ -294,6 +298,16 @@ class Catalog:
         # Parsing a large catalog takes a while: not on the event loop.
         items = await asyncio.to_thread(parse_catalog, text, str(path))
         return await self.upsert(items)
+
+
+def shared_catalog(hub: Hub) -> Catalog:
+    """The hub's one in-memory catalog, created and provided on first use: the gates, the
+    checkout, the shelf labels and cloud sync must all read and update the same one."""
+    found = hub.service(Catalog)
+    if found is None:
+        found = Catalog(hub.journal, clock=hub.clock)
+        hub.provide(found)
+    return found
 
 
 def _from_row(row: tuple[Any, ...]) -> Item:

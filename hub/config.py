@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import unquote, urlsplit
@@ -21,6 +22,7 @@ from devices import config_models
 from devices.base import DEVICE_ID_PATTERN, DeviceConfig
 from hub.checkout.config import CheckoutConfig
 from hub.errors import ConfigError
+from hub.unmanned.config import UnmannedConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("configs/demo.toml")
@@ -155,6 +157,13 @@ def _device_union() -> Any:
     return Annotated[Union[models], Field(discriminator="kind")]  # noqa: UP007
 
 
+@cache
+def device_adapter() -> TypeAdapter[DeviceConfig]:
+    """Validates one device entry (a ``[[devices]]`` table, a provisioned device) against
+    its kind's own model: the discriminated union of every known driver's config."""
+    return TypeAdapter(_device_union())
+
+
 class StoreConfig(Strict):
     """The whole store file (``configs/*.toml``)."""
 
@@ -166,6 +175,7 @@ class StoreConfig(Strict):
     alerts: AlertConfig = AlertConfig()
     sync: SyncConfig = SyncConfig()
     checkout: CheckoutConfig = CheckoutConfig()
+    unmanned: UnmannedConfig = UnmannedConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -174,7 +184,7 @@ class StoreConfig(Strict):
         # Validate each [[devices]] entry against its kind's own model (the
         # discriminated union of every discovered driver's config model).
         if isinstance(data, dict) and isinstance(data.get("devices"), list):
-            adapter: TypeAdapter[DeviceConfig] = TypeAdapter(_device_union())
+            adapter = device_adapter()
             data = {
                 **data,
                 "devices": [_validate_device(adapter, i, d) for i, d in enumerate(data["devices"])],
@@ -188,6 +198,19 @@ class StoreConfig(Strict):
             if d.id in seen:
                 raise ValueError(f"device id {d.id!r} is used twice")
             seen.add(d.id)
+        return self
+
+    @model_validator(mode="after")
+    def _unmanned_devices(self) -> StoreConfig:
+        u = self.unmanned
+        if not u.enabled:
+            return self
+        ids = {d.id for d in self.devices}
+        keys = ("entry_door", "exit_door", "exit_reader", "counter_reader", "counter_kiosk")
+        for key in (*keys, "vestibule_reader", "face_camera"):
+            value = getattr(u, key)
+            if value and value not in ids:
+                raise ValueError(f"unmanned.{key}: no device {value!r} in [[devices]]")
         return self
 
     def device(self, device_id: str) -> DeviceConfig | None:

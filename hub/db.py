@@ -457,6 +457,36 @@ MIGRATIONS: list[str] = [
         added REAL NOT NULL
     );
     """,
+    # cloud sync (docs/sync.md): devices HQ provisions live beside the store file's.
+    """
+    ALTER TABLE devices ADD COLUMN source TEXT NOT NULL DEFAULT 'config';  -- config | cloud
+    """,
+    # unmanned checkout (hub/unmanned, docs/unmanned.md): shopper sessions, used entry
+    # tokens (replays refused across restarts) and the staff review queue.
+    """
+    CREATE TABLE unmanned_sessions (
+        id TEXT PRIMARY KEY,
+        opened REAL NOT NULL,
+        state TEXT NOT NULL,          -- open billing closed timed_out
+        member TEXT,
+        data TEXT NOT NULL,           -- the session as JSON (cart with evidence)
+        updated REAL NOT NULL
+    );
+    CREATE INDEX unmanned_sessions_state ON unmanned_sessions(state);
+    CREATE TABLE unmanned_tokens (
+        jti TEXT PRIMARY KEY,
+        session TEXT NOT NULL,
+        used REAL NOT NULL
+    );
+    CREATE TABLE unmanned_reviews (
+        id TEXT PRIMARY KEY,
+        session TEXT,
+        created REAL NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX unmanned_reviews_status ON unmanned_reviews(status, created);
+    """,
 ]
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from hub import __version__, topics
 from hub.alerts import Alerts
-from hub.broker import BrokerUser, ManagedBroker, TlsListener, free_port
+from hub.broker import ManagedBroker, TlsListener, free_port
 from hub.bus import Bus
 from hub.commands import Commands
 from hub.config import HubConfig
@@ -38,7 +38,8 @@ from hub.journal import Entry, Journal
 from hub.metrics import Metrics
 from hub.plugins import default_plugins
 from hub.presence import watch_presence
-from hub.registry import Registry
+from hub.provisioning import broker_users
+from hub.registry import Device, Registry
 from hub.secrets import load_secrets
 from hub.transport import Endpoint, MqttTransport, WillMessage
 
@@ -99,6 +100,7 @@ class Hub:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        self._drivers: dict[str, asyncio.Task[Any]] = {}
         self._services: dict[type, object] = {}
         self._stopping = False
 
@@ -148,13 +150,7 @@ class Hub:
         self._spawn(self.transport.run(self.ingest.handle), "transport")
         self._spawn(self._housekeeping(), "housekeeping")
         for device in self.registry:
-            ctx = DriverContext(
-                device=device.id,
-                store=self.store_id,
-                emit=functools.partial(self.emit, device.id),
-                log=logging.getLogger(f"storehub.device.{device.id}"),
-            )
-            self._spawn(device.driver.run(ctx), f"driver:{device.id}")
+            self.start_driver(device)
         for plugin in self.plugins:
             name = f"{getattr(plugin, '__module__', '')}.{getattr(plugin, '__name__', 'plugin')}"
             self._spawn(self._run_plugin(plugin, name), name)
@@ -165,22 +161,9 @@ class Hub:
         if url is not None:
             return Endpoint(url.host, url.port, url.username, url.password, tls=url.tls)
         bc = self.config.store.broker
-        creds = load_secrets(self.config.data_dir, self.config.store.devices)
+        creds = load_secrets(self.config.data_dir, [d.config for d in self.registry])
         hub = creds[""]
-        foreign = tuple(t for d in self.registry for t in d.driver.subscriptions())
-        users = [
-            BrokerUser(
-                hub.username,
-                hub.password,
-                (f"store/{self.store_id}/#",),
-                (f"store/{self.store_id}/#", *foreign),
-            )
-        ]
-        for device in self.registry:
-            pub, sub = topics.device_acl(self.store_id, device.id)
-            # A device in its own format (e.g. a Zebra reader) publishes on its data topic.
-            own = tuple(device.driver.subscriptions())
-            users.append(BrokerUser(device.id, creds[device.id].password, pub + own, sub))
+        users = broker_users(self.store_id, self.registry, creds)
         tls = None
         if bc.tls is not None:
             tls = TlsListener(
@@ -259,6 +242,25 @@ class Hub:
         task = self._tg.create_task(coro, name=name)
         self._tasks.append(task)
         return task
+
+    def start_driver(self, device: Device) -> None:
+        """Run ``device``'s driver in the hub's task group (at start, or when provisioned)."""
+        ctx = DriverContext(
+            device=device.id,
+            store=self.store_id,
+            emit=functools.partial(self.emit, device.id),
+            log=logging.getLogger(f"storehub.device.{device.id}"),
+        )
+        self._drivers[device.id] = self._spawn(device.driver.run(ctx), f"driver:{device.id}")
+
+    async def stop_driver(self, device_id: str) -> None:
+        """Cancel a device's driver task (a provisioned device replaced or removed)."""
+        task = self._drivers.pop(device_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(ValueError):
+                self._tasks.remove(task)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         """Run a short-lived job (a rule's action, a publish) in the hub's task group;

@@ -26,6 +26,7 @@ BUILTIN: list[str] = [
     "hub.sync:plugin",  # cloud sync: outbox upload, inbox pull (off unless [sync] enabled)
     "hub.checkout.service:plugin",  # self-checkout: scanning, pricing, payment, sales
     "vision.plugin:plugin",  # cameras: plates, consenting members' faces, item counts
+    "hub.unmanned.service:plugin",  # unmanned checkout (off unless [unmanned] enabled)
 ]
 
 

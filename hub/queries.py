@@ -19,8 +19,8 @@ def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
 def devices(db: sqlite3.Connection) -> list[dict[str, Any]]:
     return _rows(
         db.execute(
-            "SELECT id, kind, zone, role, name, may_sleep, online, since, last_seen, model, fw"
-            " FROM devices WHERE removed = 0 ORDER BY id"
+            "SELECT id, kind, zone, role, name, may_sleep, online, since, last_seen, model, fw,"
+            " source FROM devices WHERE removed = 0 ORDER BY id"
         )
     )
 

@@ -62,6 +62,10 @@ def command(store: str, device: str, name: str) -> str:
 
 
 def device_acl(store: str, device: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(publish, subscribe) filters a device may use on the managed broker."""
+    """(publish, subscribe) filters a device may use on the managed broker.
+
+    Besides its commands a device may read the hub's state: a door falls back to its
+    fail-safe when the hub goes offline."""
     base = f"store/{store}/device/{device}"
-    return (f"{base}/state", f"{base}/event/#", f"{base}/reply"), (f"{base}/command/#",)
+    publish = (f"{base}/state", f"{base}/event/#", f"{base}/reply")
+    return publish, (f"{base}/command/#", hub_state(store))

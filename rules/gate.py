@@ -45,7 +45,7 @@ from devices.rfid_gate.config import RfidGateConfig
 from devices.rfid_gate.driver import ForeignReads
 from devices.rfid_gate.epc import decode_epc
 from hub.alerts import Alerts
-from hub.catalog import Catalog, CatalogError
+from hub.catalog import CatalogError, shared_catalog
 from hub.events import BusEvent, DeviceEvent
 from hub.paid import PaidRegistry
 from rules.gate_logic import GateSettings, GateTracker, Side, TagChange
@@ -140,7 +140,7 @@ class GateService:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.catalog = Catalog(hub.journal, clock=hub.clock)
+        self.catalog = shared_catalog(hub)
         self.paid = PaidRegistry(hub.journal, clock=hub.clock)
         #: Set once the catalog and the paid registry are loaded.
         self.ready = asyncio.Event()

@@ -176,7 +176,8 @@ class DeviceSimulator(Generic[C]):
         )
 
     async def connect(self, *, retry_for: float = 0.0) -> None:
-        """Connect, subscribe to ``command/#``, publish the retained birth.
+        """Connect, subscribe to ``command/#`` (and :meth:`subscriptions`), publish the
+        retained birth.
 
         Retries for up to ``retry_for`` seconds while the broker cannot be reached.
         Does nothing when already connected.
@@ -203,6 +204,8 @@ class DeviceSimulator(Generic[C]):
         self._client = client
         try:
             await client.subscribe(f"{self.base}/command/#", qos=1)
+            for topic_filter in self.subscriptions():
+                await client.subscribe(topic_filter, qos=1)
             self._serve_task = asyncio.create_task(
                 self._serve(client), name=f"simulator:{self.device_id}"
             )
@@ -272,7 +275,8 @@ class DeviceSimulator(Generic[C]):
     # -- events ----------------------------------------------------------------
 
     def encode_event(self, name: str, body: dict[str, Any]) -> bytes:
-        """Validate an event body with the kind's codec and return the wire bytes.
+        """Validate an event body with the kind's codec and return the wire bytes: the
+        fields given, as the codec reads them (optional fields not given stay out).
 
         :class:`SimulatorError` when the hub would reject it."""
         data = json.dumps(body, separators=(",", ":")).encode()
@@ -282,7 +286,7 @@ class DeviceSimulator(Generic[C]):
             payload = self.codec.decode_event(name, data)
         except PayloadError as exc:
             raise SimulatorError(f"{self.device_id}: event {name!r} is not valid: {exc}") from None
-        return payload.model_dump_json().encode()
+        return payload.model_dump_json(exclude_unset=True).encode()
 
     def next_seq(self) -> int:
         """The sequence number the next event will carry."""
@@ -382,6 +386,17 @@ class DeviceSimulator(Generic[C]):
         The generic device does nothing (it only shows presence); kinds override this."""
         return None
 
+    # -- other topics ----------------------------------------------------------
+
+    def subscriptions(self) -> tuple[str, ...]:
+        """Topic filters the device listens to besides its ``command/#`` (the hub's state,
+        ...); their messages go to :meth:`on_message`. The generic device has none."""
+        return ()
+
+    async def on_message(self, topic: str, payload: bytes) -> None:
+        """A message on one of :meth:`subscriptions`, handled in order with the commands."""
+        return None
+
     # -- commands --------------------------------------------------------------
 
     async def on_command(self, name: str, args: CommandArgs) -> dict[str, Any] | None:
@@ -396,8 +411,12 @@ class DeviceSimulator(Generic[C]):
                 payload = message.payload
                 if not isinstance(payload, bytes | bytearray):
                     payload = str(payload).encode() if payload is not None else b""
+                topic = message.topic.value
                 try:
-                    await self._on_command_message(message.topic.value, bytes(payload))
+                    if topic.startswith(f"{self.base}/command/"):
+                        await self._on_command_message(topic, bytes(payload))
+                    else:
+                        await self.on_message(topic, bytes(payload))
                 except SimulatorError as exc:
                     log.info("%s: %s", self.device_id, exc)
         except aiomqtt.MqttError as exc:

@@ -17,8 +17,9 @@ TINY_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x
 
 
 class KioskSimulator(DeviceSimulator[KioskConfig]):
-    """Scans, weighs and calls for help; shows what the hub sends it (the last
-    ``basket``, ``receipt`` and ``message``; ``locked`` after ``lock`` until ``unlock``)."""
+    """Scans, weighs, calls for help and reads cards (:meth:`card`); shows what the hub
+    sends it (the last ``basket``, ``receipt`` and ``message``; ``locked`` after ``lock``
+    until ``unlock``)."""
 
     kind: ClassVar[str | None] = "kiosk"
     config_model: ClassVar[type[DeviceConfig]] = KioskConfig
@@ -56,6 +57,10 @@ class KioskSimulator(DeviceSimulator[KioskConfig]):
     async def help(self) -> int:
         return await self.event("help")
 
+    async def card(self, token: str) -> int:
+        """A shopper taps a card-on-file / member card to open a shopping session."""
+        return await self.event("card", token=token)
+
     async def scan_image(self, jpeg: bytes = TINY_JPEG) -> int:
         """A frame of the scanner's camera (``scan_image``, base64 JPEG, 1 MiB topic)."""
         return await self.event("scan_image", jpeg_b64=base64.b64encode(jpeg).decode())
@@ -77,6 +82,7 @@ class KioskSimulator(DeviceSimulator[KioskConfig]):
             "scan": {"code": "6901234567892", "symbology": "ean13"},
             "scan_image": {"jpeg_b64": base64.b64encode(TINY_JPEG).decode()},
             "weight": {"grams": 100.0},
+            "card": {"token": "card-1"},
         }
         return samples.get(event, {})
 

@@ -12,7 +12,7 @@ from devices.sensor.config import SensorConfig
 from simulators.base import DeviceSimulator, SimEndpoint
 
 #: Where each role's reading sits when all is well (°C, or people waiting).
-NORMAL = {"fridge": 4.0, "freezer": -20.0, "ambient": 21.0, "queue": 0}
+NORMAL = {"fridge": 4.0, "freezer": -20.0, "ambient": 21.0, "queue": 0, "fire": 0}
 
 
 class SensorSimulator(DeviceSimulator[SensorConfig]):
@@ -49,8 +49,15 @@ class SensorSimulator(DeviceSimulator[SensorConfig]):
         self.value = count
         return await self.event("queue", count=int(count))
 
+    async def fire(self, active: bool) -> int:
+        """The fire alarm panel goes off (``True``) or is reset (``False``)."""
+        self.value = 1.0 if active else 0.0
+        return await self.event("fire", active=active)
+
     async def reading(self) -> int:
         """Report the current value, as the device's timer would."""
+        if self.config.role == "fire":
+            return await self.event("fire", active=self.value > 0)
         if self.counts_people:
             return await self.event("queue", count=int(self.value))
         wobble = self.rng.uniform(-self.noise, self.noise) if self.noise else 0.0
@@ -70,6 +77,7 @@ class SensorSimulator(DeviceSimulator[SensorConfig]):
         samples: dict[str, dict[str, Any]] = {
             "temperature": {"celsius": 4.0},
             "queue": {"count": 0},
+            "fire": {"active": False},
         }
         return samples.get(event, {})
 

@@ -23,7 +23,18 @@ from fastapi.staticfiles import StaticFiles
 from hub import __version__
 from store_api.audit import AuditMiddleware
 from store_api.metrics import MetricsMiddleware
-from store_api.routes import alerts, devices, esl, events, paid, rules, stream, system, vision
+from store_api.routes import (
+    alerts,
+    devices,
+    esl,
+    events,
+    paid,
+    rules,
+    stream,
+    system,
+    unmanned,
+    vision,
+)
 from store_api.state import ApiState
 
 if TYPE_CHECKING:
@@ -42,7 +53,8 @@ a token without the scope an endpoint needs → 403. Scopes:
 
 * `staff` — read everything; acknowledge, resolve, assign and annotate alerts;
   send the commands the store config allows staff (`api.staff_commands`,
-  default `door/open` and `esl/led`);
+  default `door/open` and `esl/led`); decide unmanned checkout reviews and let
+  out a shopper whose payment was declined;
 * `hq` — read everything; prices (to come);
 * `admin` — everything, including any command and rules reload/enable/disable.
 
@@ -60,6 +72,7 @@ TAGS = [
     {"name": "alerts", "description": "Staff alerts and their lifecycle"},
     {"name": "rules", "description": "The rules engine"},
     {"name": "stream", "description": "Live alerts and events (Server-Sent Events)"},
+    {"name": "unmanned", "description": "Unmanned checkout: shopper sessions, bills to review"},
 ]
 
 
@@ -83,7 +96,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(AuditMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, _bad_request)
-    for module in (system, devices, events, alerts, rules, stream, paid, esl, vision):
+    for module in (system, devices, events, alerts, rules, stream, paid, esl, vision, unmanned):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

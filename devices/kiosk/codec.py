@@ -1,7 +1,7 @@
 """Wire payloads of the ``kiosk`` kind (contract v1 plus hub-defined events and commands). Pure.
 
 Contract v1: events ``scan``, ``scan_image``, ``weight``, ``help``.  The hub adds
-the events ``pay``, ``cancel``, ``member``, ``staff`` and ``einvoice`` (optional
+the events ``pay``, ``cancel``, ``member``, ``staff``, ``einvoice`` and ``card`` (optional
 fields on ``scan``: ``epcs``), and the commands ``basket``, ``receipt``,
 ``lock``, ``unlock``, ``message`` and ``payment``.  See README.md beside this file.
 """
@@ -89,6 +89,13 @@ class EInvoice(WirePayload):
     buyer: str | None = Field(default=None, max_length=200)
 
 
+class Card(WirePayload):
+    """A shopper tapped a card-on-file / member card at an entrance kiosk to open a
+    shopping session (unmanned checkout)."""
+
+    token: str = Field(min_length=1, max_length=512)
+
+
 class Line(CommandArgs):
     code: str
     name: str
@@ -167,6 +174,7 @@ CODEC = Codec(
         "member": Member,
         "staff": Staff,
         "einvoice": EInvoice,
+        "card": Card,
     },
     commands={
         "basket": Basket,

@@ -19,6 +19,12 @@ class Queue(WirePayload):
     count: int = Field(ge=0, le=10_000)
 
 
+class Fire(WirePayload):
+    """The fire alarm panel: ``active`` when the alarm goes off, false when it is reset."""
+
+    active: bool
+
+
 class Interval(CommandArgs):
     """Report every ``seconds`` from now on."""
 
@@ -32,8 +38,8 @@ class Identify(CommandArgs):
 
 
 CODEC = Codec(
-    events={"temperature": Temperature, "queue": Queue},
+    events={"temperature": Temperature, "queue": Queue, "fire": Fire},
     commands={"interval": Interval, "identify": Identify},
     # Cold-chain records are kept by HQ (food safety): temperatures go to the cloud.
-    streams={"temperature": "cold_chain"},
+    streams={"temperature": "cold_chain", "fire": "security"},
 )

@@ -126,6 +126,28 @@ class Cashier:
         self._watch(payment_id)
         return payment
 
+    async def charge(self, payment_id: str, draft: Draft, token: str) -> Completed | None:
+        """Charge the draft to a payment token (unmanned exits): the sale when it
+        succeeded, None when it failed. Idempotent on ``payment_id``."""
+        stored = await self.journal.call(lambda c: stored_payment(c, payment_id))
+        if stored is not None and stored[0].final:
+            payment, draft = stored
+            self.payments[payment_id], self.drafts[payment_id] = payment, draft
+            if payment.status != "succeeded":
+                return None
+            return await self.complete(payment, draft)
+        request = PaymentRequest(
+            id=payment_id,
+            amount=draft.total,
+            currency=draft.currency,
+            description=f"{draft.store} {draft.device or ''}".strip(),
+        )
+        payment = await self.provider.charge(request, token)
+        now = self.clock()
+        await self.journal.call(lambda c: insert_payment(c, payment, draft, now, now))
+        self.payments[payment_id], self.drafts[payment_id] = payment, draft
+        return await self.finish(payment)
+
     def _watch(self, payment_id: str) -> None:
         if payment_id not in self._watching:
             self._watching.add(payment_id)

@@ -92,6 +92,11 @@ class PaymentProvider(Protocol):
         """Pay ``amount`` back (idempotent on ``refund_id``); True once refunded."""
         ...
 
+    async def charge(self, request: PaymentRequest, token: str) -> Payment:
+        """Charge a card-on-file / deduction agreement ``token`` (unmanned exits): the
+        payment comes back final (succeeded or failed); idempotent on the id."""
+        ...
+
 
 Outcome = Literal["succeeded", "failed", "never"]
 
@@ -128,6 +133,7 @@ class SimulatedProvider:
         self._refunds: dict[str, tuple[str, int]] = {}
         #: Calls of each kind, for tests (``create`` counts new payments only).
         self.calls: dict[str, int] = {"create": 0, "query": 0, "cancel": 0, "refund": 0}
+        self.declined: set[str] = set()
 
     async def create(self, request: PaymentRequest) -> Payment:
         known = self._payments.get(request.id)
@@ -188,6 +194,22 @@ class SimulatedProvider:
                 raise PaymentError(f"refund of {amount} exceeds what is left of {payment_id}")
             self._refunds[refund_id] = (payment_id, amount)
         return True
+
+    async def charge(self, request: PaymentRequest, token: str) -> Payment:
+        """A deduction from a token: declined when the token starts with ``declined``
+        or was :meth:`decline`-d, or by ``fail_rate``; otherwise succeeded at once."""
+        known = self._payments.get(request.id)
+        if known is not None and known.final:
+            return known
+        payment = await self.create(request)
+        bad = token.startswith("declined") or token in self.declined
+        if bad or self._rng.random() < self.fail_rate:
+            return self._set(payment.id, "failed")
+        return self._set(payment.id, "succeeded")
+
+    def decline(self, token: str) -> None:
+        """Every later charge of ``token`` fails (a blocked card, for tests)."""
+        self.declined.add(token)
 
     def settle(self, payment_id: str, status: Literal["succeeded", "failed"]) -> Payment:
         """Decide a pending payment now (tests, and the shopper simulator's phone)."""

@@ -8,6 +8,8 @@
     AlertChanged(resolved) of a kiosk's assist / age alert (staff on the API) ──▶ unlock
 
 Other code reaches it with :func:`service` (the store API: refunds, e-invoices).
+Baskets are priced with the config's promotions plus those HQ published through cloud
+sync (:mod:`hub.checkout.published`, reloaded by :meth:`CheckoutService.load_published`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hub.checkout.payment import (
     PaymentProvider,
     make_provider,
 )
+from hub.checkout.published import merge, read_published
 from hub.checkout.sales import sale_lines
 from hub.checkout.screens import basket_args, payment_args, receipt_args
 from hub.checkout.sender import KioskSender
@@ -54,7 +57,7 @@ from hub.checkout.stock import StockLocks
 from hub.events import AlertChanged, BusEvent, DeviceEvent
 from hub.inventory import attach as attach_inventory
 from hub.paid import PaidRegistry
-from hub.pricing import PricedBasket, price_basket
+from hub.pricing import PricedBasket, Promotion, price_basket
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -120,6 +123,8 @@ class CheckoutService:
                 self._queues[kid] = asyncio.Queue()
         #: The last priced basket of each kiosk.
         self.priced: dict[str, PricedBasket] = {}
+        #: What baskets are priced with: the config's promotions and HQ's published ones.
+        self.promotions: tuple[Promotion, ...] = self.config.promotions
         self._decoder: ImageDecoder | None = None
         self.ready = asyncio.Event()
 
@@ -141,6 +146,7 @@ class CheckoutService:
             lambda c: c.execute("SELECT gtin, n, mean, m2 FROM item_weights").fetchall()
         ):
             self.book.stats[gtin] = WeightStats(n, mean, m2)
+        await self.load_published()
         await self.cashier.recover()
         self.ready.set()
 
@@ -311,13 +317,27 @@ class CheckoutService:
     def _message(self, kiosk: str, text: str, level: str = "info") -> None:
         self.senders[kiosk].send("message", {"text": text, "level": level})
 
+    async def load_published(self) -> None:
+        """(Re)read HQ's published promotions; the baskets being filled are re-priced and
+        shown again (a basket being paid keeps its amount)."""
+        currency = self.config.currency
+        published = await self.hub.journal.call(lambda c: read_published(c, currency))
+        self.promotions = merge(self.config.promotions, published)
+        for kid, s in self.sessions.items():
+            if s.phase == "shopping":
+                self.enqueue(kid, functools.partial(self._reprice, kid))
+
+    async def _reprice(self, kiosk: str) -> None:
+        if self.sessions[kiosk].phase == "shopping":
+            self._send_basket(kiosk)
+
     def price(self, kiosk: str) -> tuple[PricedBasket, list[int]]:
         """The kiosk's basket priced now, and the shown line number of each priced line."""
         s = self.sessions[kiosk]
         numbered = s.items(self.item, self.default_tax)
         priced = price_basket(
             [b for _, b in numbered],
-            self.config.promotions,
+            self.promotions,
             currency=self.config.currency,
             now=self.hub.clock(),
             member=s.member,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from devices.esl_ap.codec import Colors, encode_image
 from devices.esl_ap.config import EslApConfig
-from hub.catalog import Catalog, GtinError, normalise_gtin
+from hub.catalog import Catalog, GtinError, normalise_gtin, shared_catalog
 from hub.esl.batches import (
     BadBatch,
     BatchProgress,
@@ -42,6 +42,7 @@ from hub.esl.health import Health
 from hub.esl.labels import Binding, BindingEvent, Label, Labels, write_binding
 from hub.esl.pool import RenderPool
 from hub.esl.prices import PriceBook, PriceRow, PromoRow, write_rows
+from hub.esl.published import follow_catalog
 from hub.esl.settings import EslSettings, load_settings
 from hub.esl.shelf import label_content
 from hub.esl.transport import Delivery, RetryPolicy, Stage, Transport
@@ -61,8 +62,8 @@ class EslService:
         self.hub = hub
         self.settings = settings or load_settings()
         self.clock = hub.clock
-        self.catalog = catalog or hub.service(Catalog) or Catalog(hub.journal, clock=hub.clock)
-        self._own_catalog = catalog is None and hub.service(Catalog) is None
+        self.catalog = catalog or shared_catalog(hub)
+        self._own_catalog = catalog is None
         self.prices = PriceBook()
         self.labels = Labels()
         self.units: dict[str, tuple[float, str, str]] = {}
@@ -510,14 +511,19 @@ class EslService:
         await self.refresh(due, batches)
 
     async def _sync_catalog(self, gtins: Iterable[str], now: float) -> None:
-        changed = []
-        for gtin in gtins:
-            item = self.catalog.get(gtin)
-            shelf = self.prices.price(gtin, self.settings.store_group, None, now)
-            if item is not None and shelf is not None and item.price != shelf.price:
-                changed.append(item.model_copy(update={"price": shelf.price}))
-        if changed:
-            await self.catalog.upsert(changed)
+        await follow_catalog(self.catalog, self.prices, self.settings.store_group, gtins, now)
+
+    async def reload_prices(self, gtins: Iterable[str]) -> None:
+        """HQ's prices changed in the database (cloud sync, :mod:`hub.esl.published`):
+        rebuild the price book from it; the catalog price and the labels of ``gtins``
+        follow what is in force now, later effective times are met by the scheduler."""
+        book = PriceBook()
+        await self.hub.journal.call(book.load)
+        self.prices = book
+        items = set(gtins)
+        if self.settings.sync_catalog:
+            await self._sync_catalog(items, self.clock())
+        self.spawn(self.refresh(items, set()), "esl:published")
 
     async def _ticker(self) -> None:
         while True:

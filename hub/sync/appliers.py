@@ -9,9 +9,11 @@ re-delivered change is harmless even past the inbox cursor's own guard.
 
 Types handled here: ``member`` and ``plate`` (this package's tables);
 ``catalog.item`` (the ``items`` table, validated by hub/catalog.py's ``Item``);
-``price``, ``promotion`` (validated by hub/pricing's models) and ``device``, kept as
-the latest document per key in ``sync_documents`` for the pricing and
-provisioning code to read — or to replace by registering its own applier.
+``price`` (the shelf-label price book's ``esl_prices``, hub/esl/published.py);
+``promotion`` (validated by hub/pricing's models; the checkout prices baskets with
+them); ``device`` (provisioning, hub/sync/devices.py).  Prices, promotions and
+devices are also kept as the latest document per key in ``sync_documents``.  Each
+can be replaced by registering another applier for its type.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
-from devices.base import DEVICE_ID_PATTERN
 from hub.catalog import GtinError, Item, normalise_gtin
+from hub.esl.prices import ANY, PriceRow
+from hub.esl.published import publish_price, sync_batch, withdraw_prices
 from hub.pricing.promotions import parse_promotions
+from hub.sync.devices import apply_device
 from hub.sync.errors import ChangeRejected
 from hub.sync.protocol import Change
+from hub.sync.store import put_document, stale
 
 Applier = Callable[[sqlite3.Connection, Change], None]
 
@@ -56,15 +61,8 @@ class PriceData(Payload):
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     #: Takes effect at this time (epoch seconds); none = at once.
     effective_at: float | None = None
-    #: Store group or zone the price is for (business district, school, ...).
+    #: Store group the price is for (business district, school, ...); none = every group.
     group: str | None = None
-
-
-class DeviceData(Payload):
-    kind: str = Field(pattern=r"^[a-z0-9_]+$")
-    zone: str | None = None
-    name: str = ""
-    config: dict[str, JsonValue] = Field(default_factory=dict)
 
 
 _PLATE = re.compile(r"^[0-9A-Z\u4e00-\u9fff]{2,12}$")
@@ -155,19 +153,6 @@ def apply_catalog_item(conn: sqlite3.Connection, change: Change) -> None:
     )
 
 
-def _put_document(conn: sqlite3.Connection, change: Change, key: str, data: str | None) -> None:
-    """Keep the latest version of a document; ``data=None`` deletes it."""
-    if data is None:
-        conn.execute("DELETE FROM sync_documents WHERE type = ? AND key = ?", (change.type, key))
-        return
-    conn.execute(
-        "INSERT INTO sync_documents(type, key, version, data, updated) VALUES (?,?,?,?,?)"
-        " ON CONFLICT(type, key) DO UPDATE SET version = excluded.version,"
-        " data = excluded.data, updated = excluded.updated WHERE excluded.version > version",
-        (change.type, key, change.version, data, _updated(change)),
-    )
-
-
 def document_applier(model: type[Payload], *, key: Callable[[str], str] = str) -> Applier:
     """An applier that validates with ``model`` and keeps the latest document per key."""
 
@@ -175,25 +160,45 @@ def document_applier(model: type[Payload], *, key: Callable[[str], str] = str) -
         data = None
         if change.op != "delete":
             data = model.model_validate(change.data).model_dump_json()
-        _put_document(conn, change, key(change.key), data)
+        put_document(conn, change, key(change.key), data)
 
     return apply
 
 
+def apply_price(conn: sqlite3.Connection, change: Change) -> None:
+    """Into the shelf-label price book (``esl_prices``, batch ``sync:<version>``; see
+    hub/esl/published.py), and the latest document per GTIN; a delete withdraws HQ's
+    rows of the GTIN.  The running ESL service reloads after the page commits."""
+    gtin = gtin14(change.key)
+    if stale(conn, change.type, gtin, change.version):
+        return  # a later price of this item is in force already
+    if change.op == "delete":
+        withdraw_prices(conn, gtin)
+        put_document(conn, change, gtin, None)
+        return
+    p = PriceData.model_validate(change.data)
+    row = PriceRow(
+        gtin,
+        p.price,
+        p.currency,
+        p.effective_at if p.effective_at is not None else _updated(change),
+        p.group or ANY,
+        ANY,
+        sync_batch(change.version),
+    )
+    publish_price(conn, row, time.time())
+    put_document(conn, change, gtin, p.model_dump_json())
+
+
 def apply_promotion(conn: sqlite3.Connection, change: Change) -> None:
     """Validated by hub/pricing's own promotion models (the key is the promotion id);
-    read back with ``parse_promotions([json.loads(data) ...])``."""
+    read back with ``parse_promotions([json.loads(data) ...])`` (the checkout does,
+    hub/checkout/published.py)."""
     data = None
     if change.op != "delete":
         promo = parse_promotions([{**change.data, "id": change.key}])[0]
         data = promo.model_dump_json()
-    _put_document(conn, change, change.key, data)
-
-
-def _device_id(text: str) -> str:
-    if not re.match(DEVICE_ID_PATTERN, text):
-        raise ChangeRejected(f"{text!r} is not a device id")
-    return text
+    put_document(conn, change, change.key, data)
 
 
 def builtin_appliers() -> dict[str, Applier]:
@@ -201,7 +206,7 @@ def builtin_appliers() -> dict[str, Applier]:
         "member": apply_member,
         "plate": apply_plate,
         "catalog.item": apply_catalog_item,
-        "price": document_applier(PriceData, key=gtin14),
+        "price": apply_price,
         "promotion": apply_promotion,
-        "device": document_applier(DeviceData, key=_device_id),
+        "device": apply_device,
     }

@@ -1,4 +1,5 @@
-"""``storehub sync …``: status (read-only, no hub needed), push-now, quarantine."""
+"""``storehub sync …``: status (read-only, no hub needed), push-now, quarantine (list,
+retry)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from hub.errors import HubError
 from hub.journal import Journal
 from hub.sync import store
 from hub.sync.alerting import LogAlerts
+from hub.sync.inbox import Inbox
+from hub.sync.metrics import SyncMetrics
+from hub.sync.quarantine import Retried
 from hub.sync.service import Sync, build_adapters
 from hub.sync.status import SyncStatus, read_status
 
@@ -148,14 +152,38 @@ async def _push(cfg: HubConfig, path: Path, timeout: float) -> int:
         journal.close()
 
 
-@app.command()
+quarantine_app = typer.Typer(
+    help="Published changes the store refused: list them (the default), retry them."
+)
+app.add_typer(quarantine_app, name="quarantine")
+LimitOpt = Annotated[int, typer.Option("--limit", "-n")]
+
+
+@quarantine_app.callback(invoke_without_command=True)
 def quarantine(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     data_dir: DataOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    limit: LimitOpt = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """Published changes the store refused, with the reason."""
+    if ctx.invoked_subcommand is None:
+        _list_quarantine(config, data_dir, limit, as_json)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    limit: LimitOpt = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Published changes the store refused, with the reason (newest first)."""
+    _list_quarantine(config, data_dir, limit, as_json)
+
+
+def _list_quarantine(config: Path | None, data_dir: Path | None, limit: int, as_json: bool) -> None:
     cfg = _config(config, data_dir)
     conn = connect_reader(_db_file(cfg))
     try:
@@ -181,6 +209,78 @@ def quarantine(
     for r in rows:
         table.add_row(str(r["version"]), r["type"], r["key"], r["reason"])
     console.print(table)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    version: Annotated[
+        int | None, typer.Argument(help="Only this version (default: every one)")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply quarantined changes again (after HQ or an update fixed what refused them).
+
+    Each is applied (and leaves quarantine), stays quarantined with the new reason, or
+    is dropped as superseded by a later version of the same item.  Runs in this
+    process: a running hub's caches (catalog, labels, checkout promotions, provisioned
+    devices) take the applied changes at its next start — stop the hub first, or
+    restart it after.
+    """
+    cfg = _config(config, data_dir)
+    path = _db_file(cfg)
+    try:
+        results = asyncio.run(_retry(cfg, path, version))
+    except HubError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps([_retried(r) for r in results], indent=2))
+    elif not results:
+        console.print("nothing quarantined" + (f" as version {version}" if version else ""))
+    else:
+        table = Table(title="retried inbox changes")
+        for col in ("version", "type", "key", "outcome", "reason"):
+            table.add_column(col, overflow="fold")
+        colour = {"applied": "green", "superseded": "yellow", "quarantined": "red"}
+        for r in results:
+            outcome = f"[{colour[r.outcome]}]{r.outcome}[/]"
+            table.add_row(str(r.version), r.type, r.key, outcome, r.reason or "")
+        console.print(table)
+    if version is not None and not results:
+        raise typer.Exit(1)
+    if any(r.outcome == "quarantined" for r in results):
+        raise typer.Exit(3)
+
+
+def _retried(r: Retried) -> dict[str, object]:
+    return {
+        "version": r.version,
+        "type": r.type,
+        "key": r.key,
+        "outcome": r.outcome,
+        "reason": r.reason,
+    }
+
+
+async def _retry(cfg: HubConfig, path: Path, version: int | None) -> list[Retried]:
+    journal = Journal(path)
+    await journal.open()
+    writer = asyncio.create_task(journal.run())
+    try:
+        inbox = Inbox(
+            journal=journal,
+            adapter=None,
+            config=cfg.store.sync,
+            alerts=LogAlerts(),
+            metrics=SyncMetrics(),
+        )
+        return await inbox.retry_quarantined(version)
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@
   as a ``sync_inbox_quarantine`` alert and counted — and the feed moves on, so
   one bad price cannot hold every later change hostage.
 - A version at or below the cursor is skipped: re-delivery is harmless.
+- :meth:`Inbox.retry_quarantined` runs quarantined changes again (hub/sync/quarantine.py).
 
 Appliers are pluggable per change type: :func:`register_applier` (process-wide
 default) or :meth:`Inbox.register_applier` (this inbox).
@@ -15,14 +16,11 @@ default) or :meth:`Inbox.register_applier` (this inbox).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-
-from pydantic import ValidationError
 
 from hub.config import SyncConfig
 from hub.journal import Journal
@@ -32,13 +30,20 @@ from hub.sync.alerting import AlertSink
 from hub.sync.appliers import Applier, builtin_appliers
 from hub.sync.errors import CloudUnavailable, CloudUnsupported
 from hub.sync.metrics import SyncMetrics
-from hub.sync.protocol import Change, ChangesPage, InvalidChange, validation_reason
+from hub.sync.protocol import Change, ChangesPage, InvalidChange
+from hub.sync.quarantine import (
+    Quarantined,
+    Retried,
+    log_change,
+    put_aside,
+    remaining,
+    retry,
+    run_applier,
+)
 
 log = logging.getLogger("storehub.sync.inbox")
 
 _DEFAULTS: dict[str, Applier] = builtin_appliers()
-#: Words of SQLite errors that mean "the disk, not the change": retry the page later.
-_TRANSIENT = ("disk", "full", "locked", "busy")
 
 AfterApply = Callable[[list[Change]], Awaitable[None]]
 
@@ -48,26 +53,12 @@ def register_applier(type_: str, fn: Applier) -> None:
     _DEFAULTS[type_] = fn
 
 
-@dataclass(frozen=True, slots=True)
-class Quarantined:
-    version: int
-    type: str
-    key: str
-    reason: str
-
-
 @dataclass(slots=True)
 class Applied:
     cursor: int
     applied: list[Change] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     skipped: int = 0
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return validation_reason(exc)
-    return str(exc) or type(exc).__name__
 
 
 def apply_page(
@@ -90,43 +81,19 @@ def apply_page(
         elif (fn := appliers.get(item.type)) is None:
             reason = f"no applier for change type {item.type!r}"
         else:
-            conn.execute("SAVEPOINT change")
-            try:
-                fn(conn, item)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO change")
-                conn.execute("RELEASE change")
-                if isinstance(exc, sqlite3.OperationalError) and any(
-                    w in str(exc) for w in _TRANSIENT
-                ):
-                    raise  # not the change's fault: the whole page is retried
-                reason = _reason(exc)
-            else:
-                conn.execute("RELEASE change")
+            # A disk error raises here: the whole page is retried, nothing quarantined.
+            reason = run_applier(conn, fn, item)
         op = item.op if isinstance(item, Change) else "?"
         if reason is None:
             assert isinstance(item, Change)
             result.applied.append(item)
         else:
             raw = item.raw if isinstance(item, InvalidChange) else item.model_dump(mode="json")
-            conn.execute(
-                "INSERT OR REPLACE INTO sync_quarantine(version, type, key, data, reason, ts)"
-                " VALUES (?,?,?,?,?,?)",
-                (item.version, item.type, item.key, json.dumps(raw), reason, now),
-            )
-            result.quarantined.append(Quarantined(item.version, item.type, item.key, reason))
-        conn.execute(
-            "INSERT OR REPLACE INTO sync_inbox(version, type, key, op, status, applied)"
-            " VALUES (?,?,?,?,?,?)",
-            (
-                item.version,
-                item.type,
-                item.key,
-                op,
-                "applied" if reason is None else "quarantined",
-                now,
-            ),
-        )
+            q = Quarantined(item.version, item.type, item.key, reason)
+            put_aside(conn, q, raw, now)
+            result.quarantined.append(q)
+        status = "applied" if reason is None else "quarantined"
+        log_change(conn, item.version, item.type, item.key, op, status, now)
         cursor = item.version
     # The cloud may have skipped versions that are not for this store: its cursor
     # can be ahead of the last change it sent.
@@ -141,7 +108,7 @@ class Inbox:
         self,
         *,
         journal: Journal,
-        adapter: CloudAdapter,
+        adapter: CloudAdapter | None,
         config: SyncConfig,
         alerts: AlertSink,
         metrics: SyncMetrics,
@@ -176,11 +143,13 @@ class Inbox:
 
     async def run(self) -> None:
         await self.start()
+        if self.adapter is None:
+            return
         backoff = Backoff(self.config.backoff_min_s, self.config.backoff_max_s)
         while True:
             t0 = time.monotonic()
             try:
-                page = await self.adapter.pull(self.cursor, wait=self.config.pull_wait_s)
+                page = await self._pull(wait=self.config.pull_wait_s)
             except CloudUnsupported:
                 log.info("this cloud adapter does not pull: inbox off")
                 return
@@ -204,7 +173,12 @@ class Inbox:
     async def pull_once(self, *, wait: float = 0.0) -> Applied:
         """Pull one page and apply it (tests, ``storehub sync`` tools)."""
         await self.start()
-        return await self.apply(await self.adapter.pull(self.cursor, wait=wait))
+        return await self.apply(await self._pull(wait=wait))
+
+    async def _pull(self, *, wait: float) -> ChangesPage:
+        if self.adapter is None:  # an inbox of a tool that only retries the quarantine
+            raise CloudUnsupported("this inbox has no cloud to pull from")
+        return await self.adapter.pull(self.cursor, wait=wait)
 
     async def apply(self, page: ChangesPage) -> Applied:
         await self.start()
@@ -228,8 +202,43 @@ class Inbox:
                 data={"version": q.version, "type": q.type, "key": q.key, "reason": q.reason},
                 key=f"sync_inbox_quarantine:{q.type}",
             )
+        await self._after_apply(result.applied)
+        return result
+
+    async def retry_quarantined(self, version: int | None = None) -> list[Retried]:
+        """Run the quarantined changes (all, oldest first, or only ``version``) again.
+
+        One that applies now leaves quarantine (``sync_inbox``: applied) and fires its
+        :meth:`on_applied` hooks; one still refused stays, with the new reason; one that
+        a later applied version of the same type and key superseded is dropped
+        (``sync_inbox``: superseded).  The cursor does not move."""
+        appliers = dict(self.appliers)
+        now = self.clock()
+
+        def op(conn: sqlite3.Connection) -> tuple[list[Retried], set[str]]:
+            return retry(conn, version, appliers, now), remaining(conn)
+
+        results, left = await self.journal.call(op)
+        applied = [r.change for r in results if r.outcome == "applied" and r.change is not None]
+        for r in results:
+            log.info(
+                "quarantined inbox change %d (%s %s): %s%s",
+                r.version,
+                r.type,
+                r.key,
+                r.outcome,
+                f" ({r.reason})" if r.reason else "",
+            )
+            if r.outcome == "applied":
+                self.metrics.inbox_applied.labels(r.type).inc()
+        for type_ in {r.type for r in results} - left:
+            await self.alerts.resolve(key=f"sync_inbox_quarantine:{type_}")
+        await self._after_apply(applied)
+        return results
+
+    async def _after_apply(self, applied: Sequence[Change]) -> None:
         by_type: dict[str, list[Change]] = {}
-        for change in result.applied:
+        for change in applied:
             by_type.setdefault(change.type, []).append(change)
         for type_, changes in by_type.items():
             for callback in self._after.get(type_, []):
@@ -237,4 +246,3 @@ class Inbox:
                     await callback(changes)
                 except Exception:  # the data is committed; a stale cache is not fatal
                     log.exception("after-apply hook of %s failed", type_)
-        return result

@@ -1,5 +1,7 @@
 """Cloud sync as one service: uploader + disk budget + inbox + housekeeping, and the
-hub plugin that runs it (``hub.sync:plugin``)."""
+hub plugin that runs it (``hub.sync:plugin``).  With sync disabled the plugin still
+runs the disk budget: the journal keeps writing outbox rows, and they must not grow
+without bound while nothing uploads them."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
-from hub.catalog import Catalog
 from hub.config import SyncConfig
 from hub.db import connect_reader
 from hub.errors import ConfigError
@@ -24,6 +25,7 @@ from hub.sync import store
 from hub.sync.adapter import CloudAdapter
 from hub.sync.alerting import AlertSink
 from hub.sync.budget import DiskBudget
+from hub.sync.follow import follow
 from hub.sync.http import HttpCloudAdapter
 from hub.sync.inbox import Inbox
 from hub.sync.metrics import SyncMetrics
@@ -40,6 +42,18 @@ log = logging.getLogger("storehub.sync")
 PURGE_EVERY_S = 60.0
 #: How long the log of applied inbox changes is kept.
 INBOX_LOG_S = 30 * 86_400.0
+
+
+async def supervise(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a sync loop; one that fails is logged and restarted after 5 s (a bug or a full
+    disk in one loop must not take the hub down with it)."""
+    while True:
+        try:
+            await loop()
+            return
+        except Exception:
+            log.exception("sync %s loop failed; restarting in 5 s", name)
+            await asyncio.sleep(5.0)
 
 
 class Sync:
@@ -113,22 +127,11 @@ class Sync:
     async def run(self) -> None:
         """Everything, until cancelled; a loop that fails is logged and restarted."""
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._supervise("outbox", self.outbox.run))
-            tg.create_task(self._supervise("budget", self.budget.run))
-            tg.create_task(self._supervise("housekeeping", self._housekeeping))
+            tg.create_task(supervise("outbox", self.outbox.run))
+            tg.create_task(supervise("budget", self.budget.run))
+            tg.create_task(supervise("housekeeping", self._housekeeping))
             if self.inbox is not None:
-                tg.create_task(self._supervise("inbox", self.inbox.run))
-
-    @staticmethod
-    async def _supervise(name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        # A bug or a full disk in one loop must not take the hub down with it.
-        while True:
-            try:
-                await loop()
-                return
-            except Exception:
-                log.exception("sync %s loop failed; restarting in 5 s", name)
-                await asyncio.sleep(5.0)
+                tg.create_task(supervise("inbox", self.inbox.run))
 
     async def _housekeeping(self) -> None:
         while True:
@@ -193,6 +196,7 @@ async def plugin(hub: Hub) -> None:
     """Run cloud sync in a hub (``[sync] enabled = true`` in the store file)."""
     config = hub.config.store.sync
     if not config.enabled:
+        await budget_only(hub, config)
         return
     transport = hub.transport
 
@@ -223,13 +227,23 @@ async def plugin(hub: Hub) -> None:
         clock=hub.clock,
     )
     if sync.inbox is not None:
-
-        async def reload_catalog(_changes: object) -> None:
-            catalog = hub.service(Catalog)
-            if catalog is not None:
-                await catalog.load()
-
-        sync.inbox.on_applied("catalog.item", reload_catalog)
+        follow(hub, sync.inbox)
     hub.provide(sync)
     async with sync:
         await sync.run()
+
+
+async def budget_only(hub: Hub, config: SyncConfig) -> None:
+    """Sync is off, yet every journaled sale, alert, ... still gets its outbox row (kept
+    for the day sync is enabled): hold them to the disk budget all the same — warn at
+    ``warn_ratio``, drop the oldest droppable rows at 100 %, never sales."""
+    budget = DiskBudget(
+        journal=hub.journal,
+        db_path=hub.db_path,
+        config=config,
+        alerts=hub.alerts,
+        metrics=SyncMetrics(hub.metrics.registry),
+        clock=hub.clock,
+    )
+    hub.provide(budget)
+    await supervise("budget", budget.run)

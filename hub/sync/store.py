@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from hub.sync.protocol import RecordAck
+from hub.sync.protocol import Change, RecordAck
 
 #: Accounting overhead of one outbox row (row header, index entries) in the disk budget.
 ROW_OVERHEAD = 64
@@ -249,3 +250,26 @@ def purge_sent(conn: sqlite3.Connection, before: float) -> int:
     ).rowcount
     conn.execute("DELETE FROM sync_acks WHERE acked < ?", (before,))
     return int(deleted)
+
+
+def put_document(conn: sqlite3.Connection, change: Change, key: str, data: str | None) -> None:
+    """Keep the latest version of an inbox document (``sync_documents``); ``data=None``
+    deletes it."""
+    if data is None:
+        conn.execute("DELETE FROM sync_documents WHERE type = ? AND key = ?", (change.type, key))
+        return
+    updated = change.published if change.published is not None else time.time()
+    conn.execute(
+        "INSERT INTO sync_documents(type, key, version, data, updated) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(type, key) DO UPDATE SET version = excluded.version,"
+        " data = excluded.data, updated = excluded.updated WHERE excluded.version > version",
+        (change.type, key, change.version, data, updated),
+    )
+
+
+def stale(conn: sqlite3.Connection, type_: str, key: str, version: int) -> bool:
+    """Whether a later version of document ``type_``/``key`` is in force already."""
+    row = conn.execute(
+        "SELECT version FROM sync_documents WHERE type = ? AND key = ?", (type_, key)
+    ).fetchone()
+    return row is not None and int(row[0]) > version

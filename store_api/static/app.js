@@ -1,5 +1,6 @@
 // Staff handheld page: sign in with a token, live alerts over Server-Sent Events,
-// acknowledge/resolve, offline devices, door and label actions. Plain JS, no build step.
+// acknowledge/resolve, offline devices, door and label actions, and (where the store
+// runs unmanned checkout) the bills to review. Plain JS, no build step.
 "use strict";
 
 const TOKEN_KEY = "storehub.token";
@@ -19,6 +20,10 @@ const state = {
   stream: null,
   retry: null,
   audio: null,
+  view: "alerts",
+  unmanned: null, // GET /unmanned, or null where the store has no unmanned checkout
+  reviews: [], // pending reviews, oldest first
+  review: null, // the one open: { data, qty: Map(gtin → qty), added: [gtin], busy }
 };
 
 const $ = (id) => document.getElementById(id);
@@ -81,8 +86,11 @@ function signOut(message) {
   localStorage.removeItem(TOKEN_KEY);
   if (state.stream) state.stream.close();
   clearTimeout(state.retry);
-  Object.assign(state, { token: null, me: null, stream: null });
+  Object.assign(state, { token: null, me: null, stream: null, unmanned: null, reviews: [] });
   state.alerts.clear();
+  closeReview();
+  $("tabs").hidden = true;
+  showView("alerts");
   $("who").hidden = true;
   $("app").hidden = true;
   $("signin").hidden = false;
@@ -131,6 +139,7 @@ function onAlert({ change, alert }) {
   else state.alerts.set(alert.id, alert);
   if (change === "raised") state.fresh.add(alert.id);
   renderAlerts();
+  if (alert.kind === "unmanned_review") loadReviews().catch(() => { /* shown on the next try */ });
   if (change === "raised" || (change === "updated" && alert.escalated_to && !alert.acked_by
       && alert.escalated_at === alert.updated)) {
     notify(alert);
@@ -143,6 +152,7 @@ async function refresh() {
     state.alerts = new Map(page.items.map((a) => [a.id, a]));
     renderAlerts();
     await loadDevices();
+    await loadUnmanned();
   } catch (error) {
     if (state.token) toast(error.message, true);
   }
@@ -334,11 +344,250 @@ async function command(event, device, action) {
   }
 }
 
+// -- views --------------------------------------------------------------------
+
+function showView(view) {
+  state.view = view;
+  for (const tab of document.querySelectorAll("#tabs .tab")) {
+    const on = tab.dataset.view === view;
+    tab.classList.toggle("active", on);
+    tab.setAttribute("aria-selected", String(on));
+  }
+  $("view-alerts").hidden = view !== "alerts";
+  $("view-reviews").hidden = view !== "reviews";
+  if (view === "reviews") loadReviews().catch((error) => toast(error.message, true));
+}
+
+// -- unmanned checkout: bills to review ----------------------------------------
+
+async function loadUnmanned() {
+  try {
+    state.unmanned = await api("/unmanned");
+  } catch {
+    state.unmanned = null; // 404: this store has no unmanned checkout
+  }
+  $("tabs").hidden = !state.unmanned;
+  if (!state.unmanned) {
+    if (state.view !== "alerts") showView("alerts");
+    return;
+  }
+  await loadReviews();
+}
+
+async function loadReviews() {
+  if (!state.unmanned) return;
+  const page = await api("/unmanned/reviews?status=pending&limit=200");
+  state.reviews = page.items;
+  renderReviews();
+  const open = state.review;
+  if (open && !open.busy && !state.reviews.some((r) => r.id === open.data.id)) {
+    closeReview();
+    toast("That bill was decided on another phone.");
+  }
+}
+
+function money(minor, currency) {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+const percent = (confidence) => `${Math.round(confidence * 100)} %`;
+const sureness = (confidence) => (confidence < 0.5 ? "critical" : confidence < 0.9 ? "warning" : "ok");
+
+function renderReviews() {
+  $("reviews").replaceChildren(...state.reviews.map(reviewItem));
+  $("review-count").textContent = String(state.reviews.length);
+  $("tab-review-count").textContent = String(state.reviews.length);
+  $("reviews-empty").hidden = state.reviews.length > 0;
+}
+
+function reviewItem(review) {
+  const bill = review.bill;
+  return el("li", { class: sureness(bill.confidence), dataset: { reviewId: review.id } },
+    el("div", { class: "alert-top" },
+      el("span", { class: `chip ${sureness(bill.confidence)}` }, `${percent(bill.confidence)} sure`),
+      el("span", { class: "alert-meta" }, [review.session || "no session", ago(review.created)]
+        .join(" · "))),
+    el("div", { class: "alert-title" }, review.reason),
+    el("ul", { class: "mini-lines" }, ...bill.lines.map((ln) => el("li", {},
+      el("span", {}, `${ln.qty} × ${ln.name}`),
+      el("span", { class: `chip ${sureness(ln.confidence)}` }, percent(ln.confidence))))),
+    el("div", { class: "review-foot" },
+      el("strong", { class: "total" }, money(bill.total, bill.currency)),
+      el("button", {
+        class: "primary open", type: "button", onclick: () => openReview(review.id),
+      }, "Review")));
+}
+
+async function openReview(id) {
+  try {
+    const data = await api(`/unmanned/reviews/${encodeURIComponent(id)}`);
+    if (data.status !== "pending") {
+      toast(`That bill is already ${data.status.replace("_", " ")}.`, true);
+      await loadReviews();
+      return;
+    }
+    const qty = new Map(data.bill.lines.map((ln) => [ln.gtin, ln.qty]));
+    state.review = { data, qty, added: [], busy: false };
+    $("review-note").value = "";
+    $("add-gtin").value = "";
+    renderReview();
+    $("reviews-section").hidden = true;
+    $("review").hidden = false;
+    window.scrollTo(0, 0);
+  } catch (error) {
+    toast(error.message, true);
+  }
+}
+
+function closeReview() {
+  state.review = null;
+  $("review").hidden = true;
+  $("reviews-section").hidden = false;
+}
+
+// The lines staff changed, as POST .../correct wants them: each item's whole quantity.
+function corrections() {
+  const { data, qty, added } = state.review;
+  const out = data.bill.lines.filter((ln) => qty.get(ln.gtin) !== ln.qty)
+    .map((ln) => ({ gtin: ln.gtin, qty: qty.get(ln.gtin) }));
+  return out.concat(added.filter((g) => qty.get(g) > 0).map((g) => ({ gtin: g, qty: qty.get(g) })));
+}
+
+function renderReview() {
+  const { data, added, busy } = state.review;
+  const bill = data.bill;
+  const staff = Boolean(state.me && state.me.alerts);
+  const edits = corrections();
+  $("review-title").textContent = `Bill of ${data.session || "no session"}`;
+  $("review-meta").textContent = [ago(data.created), bill.device, bill.member && `member ${bill.member}`]
+    .filter(Boolean).join(" · ");
+  // Why it is here: the sensors' reasons, or the exit's (an emergency, a declined payment).
+  const why = data.reason === bill.reasons.join("; ") ? bill.reasons : [data.reason, ...bill.reasons];
+  $("review-reasons").replaceChildren(...why.map((text) => el("li", {}, text)));
+  $("review-lines").replaceChildren(
+    ...bill.lines.map((ln) => lineRow(ln.gtin, ln.name, ln, staff, bill.currency)),
+    ...added.map((g) => lineRow(g, `Item ${g.replace(/^0+/, "")}`, null, staff, bill.currency)),
+  );
+  $("review-total").textContent = money(bill.total, bill.currency)
+    + (edits.length ? " as billed; the correction is priced when saved" : "");
+  $("review-edit").hidden = !staff;
+  $("confirm-button").disabled = busy || edits.length > 0;
+  $("save-button").disabled = busy || edits.length === 0;
+  $("dismiss-button").disabled = busy;
+}
+
+function lineRow(gtin, name, line, staff, currency) {
+  const n = state.review.qty.get(gtin);
+  const changed = line ? n !== line.qty : n > 0;
+  const seen = line ? [...new Set(line.evidence.map((e) => `${e.source} ${e.device}`))] : [];
+  const meta = [gtin, line ? money(line.amount, currency) : "added by you", ...seen].join(" · ");
+  const stepper = el("div", { class: "stepper" });
+  if (staff) {
+    const less = el("button", {
+      class: "minus", type: "button", "aria-label": `One less ${name}`,
+      onclick: () => step(gtin, -1),
+    }, "−");
+    less.disabled = n === 0;
+    stepper.append(less);
+  }
+  stepper.append(el("output", { class: "qty" }, String(n)));
+  if (staff) {
+    stepper.append(el("button", {
+      class: "plus", type: "button", "aria-label": `One more ${name}`,
+      onclick: () => step(gtin, 1),
+    }, "+"));
+  }
+  return el("li", {
+    class: `line${changed ? " changed" : ""}${n === 0 ? " removed" : ""}`, dataset: { gtin },
+  },
+  el("div", { class: "line-main" },
+    el("div", { class: "device-name" }, name,
+      line ? el("span", { class: `chip ${sureness(line.confidence)}` }, percent(line.confidence))
+        : el("span", { class: "chip" }, "added")),
+    el("div", { class: "device-meta" }, meta),
+    line && changed ? el("div", { class: "device-meta was" }, `billed: ${line.qty}`) : null),
+  stepper);
+}
+
+function step(gtin, by) {
+  const { qty } = state.review;
+  qty.set(gtin, Math.min(999, Math.max(0, qty.get(gtin) + by)));
+  renderReview();
+}
+
+function addItem() {
+  const typed = $("add-gtin").value.replace(/\s+/g, "");
+  if (!/^(\d{8}|\d{12,14})$/.test(typed)) {
+    toast("A GTIN has 8, 12, 13 or 14 digits.", true);
+    return;
+  }
+  const gtin = typed.padStart(14, "0");
+  const { qty, added } = state.review;
+  if (!qty.has(gtin)) {
+    qty.set(gtin, 0);
+    added.push(gtin);
+  }
+  $("add-gtin").value = "";
+  step(gtin, 1);
+}
+
+async function decide(action, body) {
+  const open = state.review;
+  open.busy = true;
+  renderReview();
+  try {
+    const done = await api(`/unmanned/reviews/${encodeURIComponent(open.data.id)}/${action}`, {
+      method: "POST", body,
+    });
+    const currency = open.data.bill.currency;
+    if (done.status === "payment_failed") toast(`Payment failed: ${done.error || "declined"}`, true);
+    else if (done.status === "dismissed") toast("Dismissed: nothing is charged.");
+    else toast(done.charged === null ? "Nothing to charge." : `Charged ${money(done.charged, currency)}.`);
+    closeReview();
+  } catch (error) {
+    toast(error.message, true);
+    if (state.review === open) {
+      open.busy = false;
+      renderReview();
+    }
+  }
+  await loadReviews().catch((error) => toast(error.message, true));
+}
+
+function noted() {
+  const note = $("review-note").value.trim();
+  return note ? { note } : {};
+}
+
 // -- start --------------------------------------------------------------------
 
 function start() {
   document.addEventListener("pointerdown", unlockAudio, { passive: true });
   $("sign-out").addEventListener("click", () => signOut());
+  for (const tab of document.querySelectorAll("#tabs .tab")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  $("review-back").addEventListener("click", () => closeReview());
+  $("add-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    addItem();
+  });
+  $("confirm-button").addEventListener("click", () => decide("confirm", noted()));
+  $("save-button").addEventListener("click", () => (
+    decide("correct", { lines: corrections(), ...noted() })));
+  $("dismiss-button").addEventListener("click", () => {
+    const body = noted();
+    if (!body.note) {
+      toast("Write why in the note to dismiss a bill.", true);
+      $("review-note").focus();
+      return;
+    }
+    decide("dismiss", body);
+  });
   $("signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     unlockAudio();
@@ -354,7 +603,7 @@ function start() {
       button.disabled = false;
     }
   });
-  setInterval(() => { if (state.me) { renderAlerts(); renderDevices(); } }, 30000);
+  setInterval(() => { if (state.me) { renderAlerts(); renderDevices(); renderReviews(); } }, 30000);
   const saved = localStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved).catch((error) => signOut(error.message));
   else signOut();

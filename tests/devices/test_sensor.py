@@ -65,7 +65,7 @@ def test_commands() -> None:
         CODEC.build_command("interval", {"seconds": 0})
     with pytest.raises(CommandError, match="unknown command 'reboot'"):
         CODEC.build_command("reboot", {})
-    assert CODEC.streams == {"temperature": "cold_chain"}
+    assert CODEC.streams == {"temperature": "cold_chain", "fire": "security"}
 
 
 def test_config(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import PayloadError
-from hub.topics import DeviceTopic
+from hub.topics import DeviceTopic, device_acl
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,10 @@ def test_parse_rejects(topic: str, reason: str) -> None:
     with pytest.raises(PayloadError) as info:
         DeviceTopic.parse(topic, "s1")
     assert info.value.reason == reason
+
+
+def test_a_device_may_read_its_commands_and_the_hubs_state_only() -> None:
+    publish, subscribe = device_acl("s1", "door-out")
+    base = "store/s1/device/door-out"
+    assert publish == (f"{base}/state", f"{base}/event/#", f"{base}/reply")
+    assert subscribe == (f"{base}/command/#", "store/s1/hub/state")

@@ -132,6 +132,23 @@ async def test_events_validate_against_the_codec_and_seq_grows(
     assert sim.events_sent == 4
 
 
+def test_events_carry_the_fields_given_as_the_codec_reads_them() -> None:
+    sim = door_config_sim()
+    plain = json.loads(sim.encode_event("passage", {"ts": 1, "seq": 2, "direction": "in"}))
+    assert plain == {"ts": 1.0, "seq": 2, "direction": "in"}  # optional fields stay out
+    given = {"ts": 1, "seq": 2, "direction": "in", "session": None, "junk": 1}
+    assert json.loads(sim.encode_event("passage", given)) == {
+        "ts": 1.0,
+        "seq": 2,
+        "direction": "in",
+        "session": None,
+    }
+
+
+def door_config_sim() -> DoorSimulator:
+    return DoorSimulator(demo_device("door-in", DoorConfig), STORE, SimEndpoint("127.0.0.1", 1))
+
+
 async def test_seq_keeps_growing_across_simulator_restarts(
     broker: Broker,
 ) -> None:
@@ -286,6 +303,32 @@ async def test_a_kind_without_a_simulator_gets_the_generic_one(
     (event,) = watcher.on("thermo-1/event/temperature")
     assert event.body["celsius"] == 4.5 and isinstance(event.body["seq"], int)
     assert sim.commands_received == [ReceivedCommand("calibrate", {"offset": 0.5}, "k1")]
+
+
+class Listener(DeviceSimulator[DeviceConfig]):
+    """A device that also listens to a topic of its own choosing."""
+
+    def __init__(self, config: DeviceConfig, store: str, endpoint: SimEndpoint) -> None:
+        super().__init__(config, store, endpoint)
+        self.heard: list[tuple[str, bytes]] = []
+
+    def subscriptions(self) -> tuple[str, ...]:
+        return (f"store/{STORE}/broadcast/#",)
+
+    async def on_message(self, topic: str, payload: bytes) -> None:
+        self.heard.append((topic, payload))
+
+
+async def test_extra_subscriptions_reach_on_message_and_commands_still_work(
+    broker: Broker, watcher: Watcher
+) -> None:
+    async with Listener(DeviceConfig(id="ear-1", kind="ear"), STORE, broker.endpoint) as sim:
+        await watcher.client.publish(f"store/{STORE}/broadcast/news", b"hello", qos=1)
+        await watcher.client.publish(f"store/{STORE}/elsewhere", b"not for it", qos=1)
+        await watcher.command("ear-1", "ping", id="p1")
+        assert (await wait_reply(watcher, "ear-1", "p1"))["ok"] is True
+    assert sim.heard == [(f"store/{STORE}/broadcast/news", b"hello")]
+    assert [c.name for c in sim.commands_received] == ["ping"]
 
 
 def test_a_simulator_needs_its_kinds_config() -> None:

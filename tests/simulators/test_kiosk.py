@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from devices.kiosk.codec import CODEC, Help, Scan, ScanImage, Weight
+import pytest
+
+from devices.kiosk.codec import CODEC, Card, Help, Scan, ScanImage, Weight
 from devices.kiosk.config import KioskConfig
+from simulators.base import SimulatorError
 from simulators.kiosk import TINY_JPEG, KioskSimulator
 from tests.simulators.conftest import STORE, Broker, Watcher, demo_device, wait_reply
 
@@ -52,3 +55,15 @@ async def test_keeps_the_last_command_of_each_kind(broker: Broker, watcher: Watc
         "lock",
         "unlock",
     }
+
+
+async def test_card_is_a_valid_kiosk_event(broker: Broker, watcher: Watcher) -> None:
+    async with KioskSimulator(KIOSK, STORE, broker.endpoint) as kiosk:
+        await kiosk.card("tok_9f2c41d07a3be615")
+        with pytest.raises(SimulatorError, match="not valid"):
+            await kiosk.card("")
+        await watcher.wait_for(lambda ms: len(watcher.on("kiosk-1/event/card")) == 1)
+    (message,) = watcher.on("kiosk-1/event/card")
+    card = CODEC.decode_event("card", message.payload)
+    assert isinstance(card, Card) and card.token == "tok_9f2c41d07a3be615"
+    assert set(message.body) == {"ts", "seq", "token"}

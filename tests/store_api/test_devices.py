@@ -36,7 +36,7 @@ async def test_list_detail_and_presence_history(
 
     detail = (await client.get("/devices/door-in", headers=h)).json()
     assert detail["commands"] == ["lock", "open", "release"]
-    assert detail["events"] == ["door", "forced", "passage"]
+    assert detail["events"] == ["credential", "door", "forced", "passage", "request"]
     assert detail["config"]["role"] == "entry" and "password" not in detail["config"]
 
     history = (await client.get("/devices/door-in/presence", headers=h)).json()

@@ -2,8 +2,10 @@
 
 A staff member signs in with a token; a plain-paho door drops off the network;
 its ``device_offline`` alert appears on the page live (SSE); a tap on
-Acknowledge acknowledges it in the hub.  Selenium blocks, so every browser step
-runs in a thread while the event loop keeps serving the hub and the API.
+Acknowledge acknowledges it in the hub.  In a store with unmanned checkout, staff
+correct a bill in the Reviews view and it is charged, and a new bill to review
+shows up live.  Selenium blocks, so every browser step runs in a thread while the
+event loop keeps serving the hub and the API.
 """
 
 from __future__ import annotations
@@ -11,15 +13,28 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from hub.checkout.sales import load_sale
+from hub.unmanned.review import load as load_review
 from tests.conftest import Mosquitto, eventually
 from tests.paho_device import PahoDevice
-from tests.store_api.conftest import Served, make_token
+from tests.store_api.conftest import (
+    CRACKERS,
+    SOY,
+    TEA,
+    UNMANNED_PLUGINS,
+    Served,
+    make_token,
+    pending_review,
+    serve_api,
+    unmanned_running,
+    unmanned_store,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +174,86 @@ async def test_a_bad_token_is_refused_on_the_page(served: Served, browser: Any) 
         return str(error.text)
 
     assert "not valid" in await in_thread(try_bad)
+
+
+@pytest.fixture
+async def unmanned_served(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Served]:
+    """The API of the demo store with grab-and-go unmanned checkout."""
+    config = unmanned_store(tmp_path)
+    async for served in serve_api(tmp_path, mosquitto, config=config, plugins=UNMANNED_PLUGINS):
+        yield served
+
+
+async def test_staff_correct_a_bill_in_the_reviews_view(
+    unmanned_served: Served, browser: Any
+) -> None:
+    served = unmanned_served
+    hub = served.hub
+    svc = await unmanned_running(hub)
+    token = await make_token(hub, "li.wei", "staff")
+    _, review = await pending_review(svc, {TEA: 1, CRACKERS: 2})
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
+    card = f"#reviews li[data-review-id='{review.id}']"
+
+    def open_reviews() -> str:
+        browser.get(served.url + "/")
+        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
+        browser.find_element(By.ID, "signin-button").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "tab-review-count"), "1"))
+        text = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card))).text
+        browser.save_screenshot(str(SCREENSHOT.with_suffix(".queue.png")))
+        return str(text)
+
+    text = await in_thread(open_reviews)
+    assert "2 × Rice crackers 150 g" in text and "60 %" in text
+    assert "two shoppers at the shelf" in text
+
+    def correct() -> tuple[str, str]:
+        browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "review")))
+        crackers = f"#review-lines li[data-gtin='{CRACKERS}']"
+        assert browser.find_element(By.ID, "save-button").get_attribute("disabled")
+        browser.find_element(By.CSS_SELECTOR, f"{crackers} button.minus").click()
+        wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, f"{crackers} .qty"), "1"))
+        browser.find_element(By.ID, "add-gtin").send_keys("6901234561029")  # soy sauce
+        browser.find_element(By.ID, "add-button").click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, f"[data-gtin='{SOY}']")))
+        confirm_off = str(browser.find_element(By.ID, "confirm-button").get_attribute("disabled"))
+        browser.save_screenshot(str(SCREENSHOT.with_suffix(".review.png")))
+        browser.find_element(By.ID, "review-note").send_keys("one pack went back")
+        wait.until(ec.element_to_be_clickable((By.ID, "save-button"))).click()
+        wait.until(ec.visibility_of_element_located((By.ID, "reviews-empty")))
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, card))
+        toast = wait.until(ec.visibility_of_element_located((By.ID, "toast")))
+        return confirm_off, str(toast.text)
+
+    confirm_off, toast = await in_thread(correct)
+    assert confirm_off == "true"  # edited: confirming the sensors' bill is off
+    assert toast.startswith("Charged") and "26.20" in toast
+    decided = await hub.journal.call(lambda c: load_review(c, review.id))
+    assert decided is not None and decided.status == "charged" and decided.sale_id
+    assert (decided.decided_by, decided.note) == ("li.wei", "one pack went back")
+    sale = await hub.journal.call(lambda c: load_sale(c, decided.sale_id or ""))
+    assert sale is not None and sale[0].total == 450 + 890 + 1280
+    assert {ln.gtin: ln.qty for ln in sale[0].lines} == {TEA: 1, CRACKERS: 1, SOY: 1}
+
+    # A shopper leaves with another unsure bill: it appears live (the unmanned_review
+    # alert on the stream), and a dismissal with a note takes it off the list.
+    _, later = await pending_review(svc, {SOY: 1})
+    later_card = f"#reviews li[data-review-id='{later.id}']"
+
+    def dismiss() -> None:
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, later_card)))
+        browser.find_element(By.CSS_SELECTOR, f"{later_card} button.open").click()
+        wait.until(ec.element_to_be_clickable((By.ID, "dismiss-button"))).click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "toast"), "Write why"))
+        browser.find_element(By.ID, "review-note").send_keys("a staff test walk")
+        browser.find_element(By.ID, "dismiss-button").click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, later_card))
+        wait.until(ec.visibility_of_element_located((By.ID, "reviews-empty")))
+        browser.save_screenshot(str(SCREENSHOT.with_suffix(".reviews.png")))
+
+    await in_thread(dismiss)
+    gone = await hub.journal.call(lambda c: load_review(c, later.id))
+    assert gone is not None and gone.status == "dismissed" and gone.sale_id is None

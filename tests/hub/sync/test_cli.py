@@ -90,3 +90,35 @@ def test_status_without_a_database_fails_cleanly(tmp_path: Path) -> None:
     ]
     result = runner.invoke(app, ["status", *args])
     assert result.exit_code == 2 and "no hub database" in result.output
+
+
+def test_quarantine_list_and_retry(tmp_path: Path, cloud: CloudServer, data: Path) -> None:
+    args = ["--config", str(store_file(tmp_path, cloud.url)), "--data-dir", str(data)]
+    listed = runner.invoke(app, ["quarantine", "list", *args, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["version"], r["type"], r["key"]) for r in json.loads(listed.output)] == [
+        (2, "member", "m2")
+    ]
+    # Still invalid (an empty name): kept, and the exit status says so.
+    again = runner.invoke(app, ["quarantine", "retry", "2", *args, "--json"])
+    assert again.exit_code == 3, again.output
+    assert json.loads(again.output)[0]["outcome"] == "quarantined"
+    assert json.loads(again.output)[0]["reason"].startswith("name:")
+    missing = runner.invoke(app, ["quarantine", "retry", "7", *args])
+    assert missing.exit_code == 1 and "nothing quarantined as version 7" in missing.output
+
+    async def fix_and_supersede() -> None:  # HQ sent a good m2 meanwhile
+        journal = Journal(data / "hub.db")
+        await journal.open()
+        writer = asyncio.create_task(journal.run())
+        await make_inbox(journal).apply(ChangesPage(changes=[member(3, "m2", "Han")], cursor=3))
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        journal.close()
+
+    asyncio.run(fix_and_supersede())
+    done = runner.invoke(app, ["quarantine", "retry", *args])
+    assert done.exit_code == 0, done.output
+    assert "superseded" in done.output
+    empty = runner.invoke(app, ["quarantine", *args, "--json"])
+    assert json.loads(empty.output) == []

@@ -17,7 +17,7 @@ from hub.sync import Sync, UploadBatch, plugin
 from hub.transport import Endpoint, Incoming, MqttTransport
 from simulators.cloud import CloudServer, PublishChange
 from tests.conftest import DEMO, Mosquitto, eventually
-from tests.hub.sync.conftest import TOKEN, fast_config
+from tests.hub.sync.conftest import TOKEN, fast_config, sql, write
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +106,30 @@ async def test_a_missing_credential_turns_sync_off_not_the_hub(
         await hub.wait_ready(10)
         await eventually(lambda: hub.alerts.find("sync_config") is not None)
         assert hub.service(Sync) is None and hub.ready.is_set()
+
+
+async def test_the_disk_budget_holds_with_sync_disabled(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    # Outbox rows are written with every journal entry even with sync off: they must
+    # still be held to the budget (warning, droppable streams dropped, sales kept).
+    config = SyncConfig(enabled=False, budget_bytes=8192, budget_check_s=0.05)
+    async with Hub(hub_config(tmp_path, mosquitto, config), plugins=[plugin]) as hub:
+        await hub.wait_ready(10)
+        assert hub.service(Sync) is None  # nothing uploads, nothing pulls
+        db = hub.db_path
+        await write(hub.journal, "sales", 5)
+        await write(hub.journal, "traffic", 100)
+        await eventually(lambda: hub.alerts.find("sync_rows_dropped:traffic") is not None)
+        assert hub.alerts.find("sync_budget_warning") is not None
+        assert hub.alerts.find("sync_budget_full") is None
+        kept = {r[0]: r[1] for r in sql(db, "SELECT stream, COUNT(*) FROM outbox GROUP BY stream")}
+        assert kept["sales"] == 5 and 0 < kept["traffic"] < 100
+        notice = json.loads(sql(db, "SELECT data FROM outbox WHERE stream = 'sync'")[0][0])
+        assert notice["kind"] == "dropped" and notice["stream"] == "traffic"
+        # Sales alone over the budget: every one is kept, and staff are told.
+        await write(hub.journal, "sales", 120, start=5)
+        await eventually(lambda: hub.alerts.find("sync_budget_full") is not None)
+        assert sql(db, "SELECT COUNT(*) FROM outbox WHERE stream = 'sales'")[0][0] == 125
+        exported = generate_latest(hub.metrics.registry).decode()
+        assert 'storehub_sync_dropped_total{stream="traffic"}' in exported

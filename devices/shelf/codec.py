@@ -1,0 +1,68 @@
+"""Wire payloads of the ``shelf`` kind (hub-defined, not in contract v1). Pure: no I/O.
+
+A smart shelf unit reports three things it senses on its own: each slot's scale
+(``weight``), its camera's view of hands taking or putting items (``action``), and
+which shopper tracks of the overhead tracking system stand in front of it
+(``people``).  Deciding who took what is the hub's job, not the shelf's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from devices.base import Codec, CommandArgs, TrackId, WirePayload
+from hub.catalog import normalise_gtin
+
+SLOT_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+#: A slot (one scale, one facing) of the shelf, as the planogram names it.
+SlotId = Annotated[str, StringConstraints(pattern=SLOT_PATTERN)]
+#: A GTIN-8/12/13/14 with a correct check digit, normalised to GTIN-14.
+Gtin = Annotated[str, AfterValidator(normalise_gtin)]
+
+
+class Weight(WirePayload):
+    """A slot's total weight once its scale settled; sent when it changed."""
+
+    slot: SlotId
+    grams: float = Field(allow_inf_nan=False)
+
+
+class Action(WirePayload):
+    """The shelf camera saw a hand take (``pick``) or put back (``put``) items at a slot."""
+
+    slot: SlotId
+    action: Literal["pick", "put"]
+    #: The item recognised; None = not recognised.
+    gtin: Gtin | None = None
+    count: int = Field(ge=1, le=50)
+    confidence: float = Field(ge=0.0, le=1.0)
+    #: The shopper track whose hand it was; None = unknown.
+    track: TrackId | None = None
+
+
+class People(WirePayload):
+    """The shopper tracks now standing at the shelf; sent when the set changed."""
+
+    tracks: list[TrackId] = Field(max_length=50)
+
+
+class Identify(CommandArgs):
+    """Blink the shelf's LED strip so staff can find it."""
+
+    seconds: int = Field(default=10, ge=1, le=300)
+
+
+class Tare(CommandArgs):
+    """Zero a slot's scale (it is empty now)."""
+
+    slot: SlotId
+
+
+CODEC = Codec(
+    events={"weight": Weight, "action": Action, "people": People},
+    commands={"identify": Identify, "tare": Tare},
+    # No cloud stream: these are raw, local evidence tied to shopper tracks; the cloud
+    # gets what the hub concludes from them (sales, alerts), not the tracks themselves.
+)

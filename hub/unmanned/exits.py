@@ -1,0 +1,407 @@
+"""The exit of each checkout model: when the door opens, and what is billed.
+
+Rules every model keeps (docs/unmanned.md "Safety"):
+
+- a review never holds the door: an unsure bill is queued for staff and the
+  shopper leaves; only an unpaid RFID tag in the exit zone or a declined payment
+  keeps the exit shut, and both call staff;
+- during an emergency every exit opens without a billing decision (the session
+  is marked ``suspended`` and its bill goes to review);
+- a vestibule's inner door always opens from inside: nobody is shut in.
+
+``RfidBox`` (BingoBox): the counter reader's unpaid tags are billed once no new
+tag came for ``counter_settle_s``, the counter kiosk shows the QR payment; the
+exit opens when every tag the exit reader sees is paid.
+``ExitGate`` (two doors): a shopper steps into the vestibule, the tags read there
+(and the session's cart) are charged to the session's payment token, then the
+outer door opens.  ``GrabAndGo``: the cart the shelves built is charged when the
+session's last person leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from devices.door.config import DoorConfig
+from devices.rfid_gate.epc import decode_epc
+from hub.checkout.payment import Payment, PaymentError
+from hub.checkout.screens import payment_args, receipt_args
+from hub.events import DeviceEvent
+from hub.unmanned.sessions import CartLine, Evidence, ShopperSession
+
+if TYPE_CHECKING:
+    from hub.checkout.ledger import Completed, Draft
+    from hub.unmanned.service import UnmannedService
+
+log = logging.getLogger("storehub.unmanned.exits")
+
+#: Confidence of a line billed from an RFID read (a tag read is near certain).
+RFID_CONFIDENCE = 0.99
+
+
+class Exits:
+    """What all three models share: the exit-zone check, blocking, the bill."""
+
+    def __init__(self, svc: UnmannedService) -> None:
+        self.svc = svc
+        self.cfg = svc.config
+
+    async def handle(self, event: DeviceEvent) -> None:
+        if event.kind == "door" and event.name == "request":
+            p: Any = event.payload
+            # Resolved now: the shopper's passage may close the session before the
+            # decision below has run (an emergency exit opens at once).
+            s = self.svc.session_of(p.session, p.track)
+            self.svc.hub.spawn(self.request(event.device, s, p.track, event.received), "exit")
+
+    async def request(
+        self, door: str, s: ShopperSession | None, track: str | None, t0: float
+    ) -> None:
+        """Someone asks to leave through ``door``."""
+
+    async def passage(self, event: DeviceEvent, p: Any) -> None:
+        if p.direction == "out" and event.device == self.cfg.exit_door:
+            await self.left(self.svc.session_of(p.session, p.track), p.track)
+
+    async def tick(self, now: float) -> None:
+        """Periodic work (the counter's settle time)."""
+
+    async def payment_final(self, payment: Payment, draft: Draft, done: Completed | None) -> None:
+        """A QR payment this service started became final."""
+
+    # -- shared ---------------------------------------------------------------------
+
+    async def emergency_exit(self, door: str, s: ShopperSession | None, t0: float) -> None:
+        """The exits are released: out at once; what the shopper carries is reviewed later."""
+        self.svc.open_door(door, s.id if s else None)
+        self.svc.decided("emergency", t0)
+        if s is not None:
+            await self.svc.flush_picks(s)
+            if s.items():
+                bill, _ = self.svc.bill(s, device=door)
+                await self.svc.to_review(s, bill, "left during an emergency release")
+                s.cart.clear()
+                await self.svc.save(s)
+
+    def unpaid_in_zone(self, reader: str, since: float) -> list[str]:
+        paid = self.svc.paid
+        seen = self.svc.reads.get(reader, {})
+        return sorted(e for e, ts in seen.items() if ts >= since and not (paid and paid.is_paid(e)))
+
+    async def block(
+        self, door: str, reader: str, epcs: list[str], s: ShopperSession | None
+    ) -> None:
+        """Unpaid tags at the exit: the door stays shut, the reader alarms, staff come."""
+        items = []
+        for epc in epcs:
+            d = decode_epc(epc)
+            item = self.svc.catalog_get(d.gtin) if d.gtin else None
+            items.append(
+                {
+                    "epc": epc,
+                    "gtin": d.gtin,
+                    "serial": d.serial,
+                    "name": item.name if item else None,
+                }
+            )
+        self.svc.command(reader, "alarm", pattern="theft", seconds=5)
+        await self.svc.hub.alerts.raise_(
+            "unpaid_at_exit",
+            "critical",
+            f"{len(epcs)} unpaid item(s) at {door}: the door stays shut",
+            device=door,
+            data={"items": items, "session": s.id if s else None},
+        )
+
+    def rfid_lines(self, reader: str, epcs: Iterable[str], ts: float) -> list[CartLine]:
+        by_gtin: dict[str, CartLine] = {}
+        for epc in epcs:
+            gtin = decode_epc(epc).gtin or epc
+            line = by_gtin.setdefault(gtin, CartLine(gtin=gtin, qty=0))
+            line.qty += 1
+            line.epcs.append(epc)
+            line.confidence = RFID_CONFIDENCE
+            line.evidence.append(
+                Evidence(source="rfid", device=reader, ts=ts, confidence=RFID_CONFIDENCE, epc=epc)
+            )
+        return list(by_gtin.values())
+
+    async def left(self, s: ShopperSession | None, track: str | None) -> None:
+        """A person of the session went out; the session ends with its last person."""
+        if s is None:
+            return
+        s.exited += 1
+        if s.inside == 0 and s.state in ("open", "billing"):
+            await self.svc.close(s)
+        else:
+            await self.svc.save(s)
+
+    async def settle(self, s: ShopperSession, extra: list[CartLine], device: str, t0: float) -> str:
+        """Bill the session (+ ``extra`` lines): ``charged``, ``review``, ``empty`` or
+        ``declined``. A review or an empty bill never holds the shopper."""
+        svc = self.svc
+        await svc.flush_picks(s)
+        bill, draft = svc.bill(s, device=device, extra=extra)
+        if not bill.lines:
+            return "empty"
+        reason = None
+        if s.suspended or svc.emergency:
+            reason = "billing was suspended by an emergency"
+        elif bill.confidence < self.cfg.review_threshold:
+            reason = "; ".join(bill.reasons) or f"confidence {bill.confidence:.2f}"
+        elif s.pay_token is None:
+            reason = "the session has no payment token"
+        if reason is not None:
+            await svc.to_review(s, bill, reason)
+            s.cart.clear()
+            return "review"
+        done = await svc.charge(s, bill, draft)
+        if done is None:
+            for line in extra:  # kept with the session: staff letting them out bill it
+                for ev in line.evidence:
+                    s.add(line.gtin, 1 if ev.epc else line.qty, ev, epc=ev.epc)
+            await svc.hub.alerts.raise_(
+                "unmanned_payment_failed",
+                "critical",
+                f"session {s.id}: the payment was declined; the shopper waits at {device}",
+                device=device,
+                data={"session": s.id, "total": bill.total, "member": s.member},
+            )
+            return "declined"
+        s.cart.clear()
+        return "charged"
+
+
+# -- grab and go ----------------------------------------------------------------------
+
+
+class GrabAndGo(Exits):
+    async def request(
+        self, door: str, s: ShopperSession | None, track: str | None, t0: float
+    ) -> None:
+        svc = self.svc
+        if door != self.cfg.exit_door:
+            return
+        if svc.emergency:
+            await self.emergency_exit(door, s, t0)
+            return
+        if s is None or s.inside > 1:
+            # An unknown person must not be trapped; a family bills with its last person.
+            svc.open_door(door, s.id if s else None)
+            svc.decided("open", t0)
+            return
+        s.state = "billing"
+        outcome = await self.settle(s, [], door, t0)
+        if outcome == "declined":
+            s.state = "open"
+            await svc.save(s)
+            svc.decided("declined", t0)
+            return
+        if self.cfg.exit_reader:
+            await asyncio.sleep(self.cfg.exit_read_wait_s)
+            unpaid = self.unpaid_in_zone(self.cfg.exit_reader, t0 - self.cfg.zone_window_s)
+            if unpaid:
+                await self.block(door, self.cfg.exit_reader, unpaid, s)
+                s.state = "open"
+                await svc.save(s)
+                svc.decided("blocked", t0)
+                return
+        svc.open_door(door, s.id)
+        await svc.save(s)
+        svc.decided(outcome, t0)
+
+
+# -- RFID box -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Counter:
+    billed: set[str] = field(default_factory=set)
+    payment: str | None = None
+    epcs: tuple[str, ...] = ()
+    count: int = 0
+
+
+class RfidBox(Exits):
+    def __init__(self, svc: UnmannedService) -> None:
+        super().__init__(svc)
+        self.counter = _Counter()
+
+    async def request(
+        self, door: str, s: ShopperSession | None, track: str | None, t0: float
+    ) -> None:
+        svc = self.svc
+        if door != self.cfg.exit_door:
+            return
+        if svc.emergency:
+            await self.emergency_exit(door, s, t0)
+            return
+        assert self.cfg.exit_reader is not None
+        await asyncio.sleep(self.cfg.exit_read_wait_s)
+        unpaid = self.unpaid_in_zone(self.cfg.exit_reader, t0 - self.cfg.zone_window_s)
+        if unpaid:
+            await self.block(door, self.cfg.exit_reader, unpaid, s)
+            svc.decided("blocked", t0)
+            return
+        svc.open_door(door, s.id if s else None)
+        svc.decided("open", t0)
+
+    async def tick(self, now: float) -> None:
+        c, svc = self.counter, self.svc
+        reader = self.cfg.counter_reader
+        if c.payment is not None or reader is None:
+            return
+        seen = svc.reads.get(reader, {})
+        window = now - self.cfg.zone_window_s
+        fresh = [e for e, ts in seen.items() if ts >= window and e not in c.billed]
+        fresh = [e for e in fresh if not (svc.paid and svc.paid.is_paid(e))]
+        if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
+            return
+        await self.bill_counter(sorted(fresh), now)
+
+    async def bill_counter(self, epcs: list[str], now: float) -> None:
+        svc, c = self.svc, self.counter
+        assert svc.cashier is not None and self.cfg.counter_reader is not None
+        lines = self.rfid_lines(self.cfg.counter_reader, epcs, now)
+        bill, draft = svc.bill(
+            None, device=self.cfg.counter_kiosk or self.cfg.counter_reader, extra=lines
+        )
+        unknown = [ln for ln in bill.lines if ln.confidence == 0]
+        if unknown:
+            await svc.hub.alerts.raise_(
+                "unmanned_unknown_item",
+                "warning",
+                f"{len(unknown)} tag(s) at the counter are of no catalog item",
+                device=self.cfg.counter_reader,
+                data={"epcs": [e for ln in unknown for e in ln.epcs]},
+            )
+        if bill.total == 0:
+            c.billed.update(epcs)
+            return
+        c.count += 1
+        pid = f"box-{svc.hub.store_id}-{int(now * 1000)}-{c.count}"
+        try:
+            payment = await svc.cashier.start(pid, draft)
+        except PaymentError as exc:
+            log.warning("counter payment not started: %s", exc)
+            return
+        c.payment, c.epcs = pid, tuple(epcs)
+        c.billed.update(epcs)
+        svc.m_bills.labels("qr").inc()
+        if self.cfg.counter_kiosk:
+            args = payment_args(payment, svc.cashier.expires.get(pid))
+            svc.command(self.cfg.counter_kiosk, "payment", **args)
+
+    async def payment_final(self, payment: Payment, draft: Draft, done: Completed | None) -> None:
+        c, svc = self.counter, self.svc
+        if payment.id != c.payment:
+            return
+        c.payment = None
+        if done is None:
+            c.billed.difference_update(c.epcs)  # still unpaid: the next read bills them again
+        elif self.cfg.counter_kiosk:
+            svc.command(self.cfg.counter_kiosk, "receipt", **receipt_args(done))
+        if done is not None:
+            await svc.receipt(None, done)
+        if self.cfg.counter_kiosk:
+            svc.command(self.cfg.counter_kiosk, "payment", **payment_args(payment, None))
+
+
+# -- two-door exit gate ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Vestibule:
+    session: str | None = None
+    track: str | None = None
+    since: float = 0.0
+    busy: bool = False
+
+
+class ExitGate(Exits):
+    def __init__(self, svc: UnmannedService) -> None:
+        super().__init__(svc)
+        self.inner: str | None = None
+        self.outer: str | None = None
+        for d in svc.hub.registry:
+            c = d.config
+            if isinstance(c, DoorConfig) and c.vestibule == self.cfg.vestibule:
+                if c.side == "inner":
+                    self.inner = c.id
+                else:
+                    self.outer = c.id
+        if self.inner is None or self.outer is None:
+            raise ValueError(f"vestibule {self.cfg.vestibule!r} needs an inner and an outer door")
+        self.v = _Vestibule()
+
+    async def request(
+        self, door: str, s: ShopperSession | None, track: str | None, t0: float
+    ) -> None:
+        svc, v = self.svc, self.v
+        if svc.emergency:
+            await self.emergency_exit(door, s, t0)
+            return
+        if door == self.inner:
+            inside_vestibule = v.busy and (s is None or s.id == v.session or track == v.track)
+            if inside_vestibule or not v.busy:
+                # Into the vestibule, or back out of it: the inner door always opens.
+                svc.open_door(door, s.id if s else None)
+                if not v.busy:
+                    self.v = _Vestibule(s.id if s else None, track, t0, busy=False)
+            return
+        if door == self.outer and v.busy and s is not None and s.id == v.session:
+            await self.decide(s, t0)
+
+    async def passage(self, event: DeviceEvent, p: Any) -> None:
+        svc, v = self.svc, self.v
+        t = event.received
+        if event.device == self.inner and p.direction == "out":
+            s = svc.session_of(p.session or v.session, p.track or v.track)
+            self.v = _Vestibule(s.id if s else None, p.track, t, busy=True)
+            if svc.emergency:
+                return
+            if s is None:
+                await svc.hub.alerts.raise_(
+                    "unmanned_unknown_shopper",
+                    "warning",
+                    "someone without a session is in the exit vestibule",
+                    device=self.outer,
+                )
+                return
+            await asyncio.sleep(self.cfg.exit_read_wait_s)
+            await self.decide(s, t)
+        elif event.device == self.inner and p.direction == "in":
+            self.v = _Vestibule()
+        elif event.device == self.outer and p.direction == "out":
+            s = svc.session_of(p.session or v.session, p.track or v.track)
+            self.v = _Vestibule()
+            await self.left(s, p.track)
+
+    async def decide(self, s: ShopperSession, t0: float) -> None:
+        svc = self.svc
+        assert self.outer is not None and self.inner is not None
+        reader = self.cfg.vestibule_reader
+        assert reader is not None
+        epcs = self.unpaid_in_zone(reader, self.v.since - self.cfg.zone_window_s)
+        lines = self.rfid_lines(reader, epcs, svc.clock())
+        outcome = await self.settle(s, lines, self.outer, t0)
+        if outcome == "declined":
+            svc.open_door(self.inner, s.id)  # back into the store; the outer door stays shut
+            svc.decided("declined", t0)
+            return
+        svc.open_door(self.outer, s.id)
+        await svc.save(s)
+        svc.decided(outcome, t0)
+
+
+def make_exits(svc: UnmannedService) -> Exits:
+    model = svc.config.model
+    if model == "rfid_box":
+        return RfidBox(svc)
+    if model == "exit_gate":
+        return ExitGate(svc)
+    return GrabAndGo(svc)

@@ -1,0 +1,105 @@
+"""The review queue: bills staff confirm or correct before they are charged.
+
+A bill goes here when its confidence is below ``review_threshold``, when billing
+was suspended (emergency), or when a session timed out with a cart.  The
+shopper has already left (a review never holds the door); the decision is
+charged to the session's payment token afterwards.  Statuses::
+
+    pending ──confirm──▶ confirmed ──charge──▶ charged | payment_failed
+            ──correct──▶ corrected ──charge──▶ charged | payment_failed
+            ──dismiss──▶ dismissed            (nothing is charged)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.unmanned.billing import Bill
+
+Status = Literal["pending", "confirmed", "corrected", "dismissed", "charged", "payment_failed"]
+
+
+class ReviewError(LookupError):
+    """An unknown review, or a decision on one already decided."""
+
+
+class Correction(BaseModel):
+    """What staff say the shopper took: GTIN → units (0 removes a line)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gtin: str = Field(pattern=r"^\d{8,14}$")
+    qty: int = Field(ge=0, le=999)
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    session: str | None
+    created: float
+    reason: str
+    status: Status
+    bill: Bill
+    decided_by: str | None = None
+    decided_at: float | None = None
+    note: str | None = None
+    corrected: tuple[Correction, ...] = ()
+    sale_id: str | None = None
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def new_review(bill: Bill, reason: str, now: float) -> Review:
+    return Review(
+        id="rv-" + uuid.uuid4().hex[:12],
+        session=bill.session,
+        created=now,
+        reason=reason,
+        status="pending",
+        bill=bill,
+    )
+
+
+def save(conn: sqlite3.Connection, r: Review) -> None:
+    conn.execute(
+        "INSERT INTO unmanned_reviews(id, session, created, status, data) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
+        (r.id, r.session, r.created, r.status, r.model_dump_json()),
+    )
+
+
+def load(conn: sqlite3.Connection, review_id: str) -> Review | None:
+    row = conn.execute("SELECT data FROM unmanned_reviews WHERE id = ?", (review_id,)).fetchone()
+    return None if row is None else Review.model_validate_json(row[0])
+
+
+def listing(conn: sqlite3.Connection, status: str | None = None, limit: int = 200) -> list[Review]:
+    if status is None:
+        rows = conn.execute(
+            "SELECT data FROM unmanned_reviews ORDER BY created DESC LIMIT ?", (limit,)
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT data FROM unmanned_reviews WHERE status = ? ORDER BY created LIMIT ?",
+            (status, limit),
+        ).fetchall()
+    return [Review.model_validate_json(r[0]) for r in rows]
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {
+        str(s): int(n)
+        for s, n in conn.execute("SELECT status, count(*) FROM unmanned_reviews GROUP BY status")
+    }
+
+
+def corrections_text(items: tuple[Correction, ...]) -> str:
+    return json.dumps({c.gtin: c.qty for c in items}, sort_keys=True)

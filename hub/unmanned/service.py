@@ -1,0 +1,697 @@
+"""Unmanned checkout in a running hub: the plugin ``hub.unmanned.service:plugin``.
+
+    entry door credential (app QR token / card) ─┐
+    kiosk card (entrance kiosk) ──────────────────┼─▶ open a session ─▶ door open(session)
+    member_seen (face, enrolled members only) ────┘
+    door passage in (session, track) ──▶ the track joins the session (a family: several)
+    shelf weight / action / people ──▶ ShelfFusion ──▶ picks and put-backs into carts
+    rfid_gate reads ──▶ what each reader sees now (counter, exit zone, vestibule)
+    exit requests / counter ──▶ the store's checkout model (hub/unmanned/exits.py)
+    flag emergency ──▶ every exit opens, billing decisions suspended (reviewed later)
+
+The exit decision, the review queue and the sessions are reached by the store API
+through :func:`service`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter, Histogram
+
+from devices.shelf.config import ShelfConfig
+from hub.catalog import Item
+from hub.checkout.paying import Cashier
+from hub.checkout.payment import Payment
+from hub.checkout.service import service as checkout_service
+from hub.events import BusEvent, DeviceEvent
+from hub.journal import Entry
+from hub.paid import PaidRegistry
+from hub.state import FlagChanged
+from hub.state import attach as attach_flags
+from hub.unmanned import review as rv
+from hub.unmanned import sessions as ss
+from hub.unmanned import tokens
+from hub.unmanned.billing import Bill, make_bill
+from hub.unmanned.config import UnmannedConfig
+from hub.unmanned.sessions import Evidence, ShopperSession, Via
+from hub.unmanned.shelves import Pick, Seen, ShelfFusion, ShelfSpec
+
+if TYPE_CHECKING:
+    from hub.checkout.ledger import Completed, Draft
+    from hub.hub import Hub
+    from hub.unmanned.exits import Exits
+
+log = logging.getLogger("storehub.unmanned")
+
+TICK_S = 0.1
+
+
+class UnmannedService:
+    def __init__(self, hub: Hub, config: UnmannedConfig | None = None) -> None:
+        self.hub = hub
+        self.config = config or hub.config.store.unmanned
+        self.clock = hub.clock
+        self.sessions: dict[str, ShopperSession] = {}
+        self.by_track: dict[str, str] = {}
+        #: reader → EPC → when it was last read.
+        self.reads: dict[str, dict[str, float]] = {}
+        #: door → (session, until): the session the door was last opened for.
+        self.opened_for: dict[str, tuple[str, float]] = {}
+        self.emergency = False
+        self._keys_checked = 0.0
+        self.verifier = tokens.TokenVerifier(
+            hub.store_id,
+            {},
+            leeway_s=self.config.token_leeway_s,
+            max_party=self.config.max_party,
+            clock=self.clock,
+        )
+        shelves = {
+            d.id: ShelfSpec(slots=dict(d.config.slots), noise_g=d.config.noise_g)
+            for d in hub.registry
+            if isinstance(d.config, ShelfConfig)
+        }
+        self.fusion = ShelfFusion(
+            shelves,
+            unit_weight=self._unit_weight,
+            held=self._held,
+            fuse_window_s=self.config.fuse_window_s,
+            presence_grace_s=self.config.presence_grace_s,
+        )
+        self.catalog_get: Callable[[str], Item | None] = lambda _g: None
+        self.paid: PaidRegistry | None = None
+        self.cashier: Cashier | None = None
+        self.promotions: Callable[[], Any] = tuple
+        self.currency = "CNY"
+        self.default_tax = Decimal("0.13")
+        self.exits: Exits | None = None
+        self.ready = asyncio.Event()
+        r = hub.metrics.registry
+        self.m_sessions = Counter(
+            "storehub_unmanned_sessions_total", "Sessions opened", ["via"], registry=r
+        )
+        self.m_refused = Counter(
+            "storehub_unmanned_entry_refused_total", "Entry refused", ["reason"], registry=r
+        )
+        self.m_bills = Counter(
+            "storehub_unmanned_bills_total", "Bills by outcome", ["outcome"], registry=r
+        )
+        self.m_exit = Histogram(
+            "storehub_unmanned_exit_seconds",
+            "Exit request to door decision",
+            ["model", "decision"],
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0),
+            registry=r,
+        )
+        #: (model, decision, seconds) of every exit decision (the bench reads them).
+        self.decisions: list[tuple[str, str, float]] = []
+
+    # -- life cycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        from hub.unmanned.exits import make_exits
+
+        co = checkout_service(self.hub)
+        try:
+            await asyncio.wait_for(co.ready.wait(), 15)
+        except TimeoutError:  # checkout is not running in this hub: start its parts here
+            await co.start()
+        catalog = co.catalog
+        assert catalog is not None
+        self.catalog_get = catalog.get
+        self.paid = co.paid
+        self.currency = co.config.currency
+        self.default_tax = co.default_tax
+        published = getattr(co, "promotions", None)
+        if callable(published):
+            self.promotions = published
+        else:
+            self.promotions = lambda: co.config.promotions
+        self.cashier = Cashier(
+            self.hub.journal,
+            co.provider,
+            co.stock,
+            co.paid,
+            self._on_final,
+            spawn=self.hub.spawn,
+            timeout_s=co.config.payment_timeout_s,
+            poll_s=co.config.payment_poll_s,
+            lock_s=co.config.payment_timeout_s + 60,
+            auto_einvoice=co.config.auto_einvoice,
+            clock=self.clock,
+        )
+        for s in await self.hub.journal.call(ss.load_open):
+            self.sessions[s.id] = s
+            for t in s.tracks:
+                self.by_track[t] = s.id
+        flags = await attach_flags(self.hub)
+        self.emergency = flags.get("emergency") is True
+        await self.reload_keys()
+        self.exits = make_exits(self)
+        self.ready.set()
+
+    async def run(self) -> None:
+        sub = self.hub.bus.subscribe("unmanned", accept=self._accept)
+        try:
+            await self.start()
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._ticker(), name="unmanned:tick")
+                async for event in sub:
+                    try:
+                        await self.handle(event)
+                    except Exception:  # one bad event must not stop the store's doors
+                        log.exception("unmanned: event not handled: %s", event)
+        finally:
+            sub.close()
+
+    def _accept(self, event: BusEvent) -> bool:
+        if isinstance(event, FlagChanged):
+            return event.name == "emergency"
+        return isinstance(event, DeviceEvent) and event.kind in (
+            "door",
+            "shelf",
+            "rfid_gate",
+            "kiosk",
+            "camera",
+            "frigate",
+        )
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("unmanned tick failed")
+
+    async def tick(self) -> None:
+        now = self.clock()
+        for pick in self.fusion.due(now):
+            await self.apply_pick(pick)
+        assert self.exits is not None
+        await self.exits.tick(now)
+        for s in list(self.sessions.values()):
+            if s.state == "open" and now - s.opened > self.config.session_timeout_s:
+                await self.time_out(s)
+
+    # -- events ------------------------------------------------------------------
+
+    async def handle(self, event: BusEvent) -> None:
+        if isinstance(event, FlagChanged):
+            await self.set_emergency(event.value is True, by=event.by)
+            return
+        assert isinstance(event, DeviceEvent) and self.exits is not None
+        p: Any = event.payload
+        kind, name = event.kind, event.name
+        if kind == "door" and name == "credential":
+            await self.credential(event.device, p.method, p.value)
+        elif kind == "door" and name == "passage":
+            await self.passage(event, p)
+        elif kind == "kiosk" and name == "card":
+            door = getattr(self.hub.registry.get(event.device), "config", None)
+            entry = getattr(door, "entry_door", None) or self.config.entry_door
+            await self.open_by_card(entry, p.token, via_device=event.device)
+        elif name == "member_seen" and event.device == self.config.face_camera:
+            await self.open_by_face(p.member)
+        elif kind == "shelf" and self.fusion.knows(event.device):
+            self.shelf(event, p)
+            return
+        elif kind == "rfid_gate" and name == "reads":
+            seen = self.reads.setdefault(event.device, {})
+            floor = self.config.min_rssi
+            for r in p.reads:
+                if r.rssi is None or r.rssi >= floor:
+                    seen[r.epc.upper()] = max(seen.get(r.epc.upper(), 0.0), r.ts)
+        await self.exits.handle(event)
+
+    def shelf(self, event: DeviceEvent, p: Any) -> None:
+        if event.name == "weight":
+            self.fusion.weight(event.device, p.slot, p.grams, p.ts)
+        elif event.name == "action":
+            seen = Seen(p.ts, p.action, p.gtin, p.count, p.confidence, p.track)
+            self.fusion.seen(event.device, p.slot, seen)
+        elif event.name == "people":
+            self.fusion.people(event.device, list(p.tracks), p.ts)
+
+    # -- sessions ------------------------------------------------------------------
+
+    async def reload_keys(self) -> None:
+        """The entry keys of the store file and those HQ published (cloud inbox)."""
+        texts = dict(await self.hub.journal.call(tokens.stored_keys))
+        texts.update(self.config.entry_keys)
+        keys = {}
+        for kid, text in texts.items():
+            try:
+                keys[kid] = tokens.load_public_key(text)
+            except ValueError as exc:
+                log.error("entry key %s ignored: %s", kid, exc)
+        self.verifier.keys = keys
+        self._keys_checked = time.monotonic()
+
+    async def credential(self, door: str, method: str, value: str) -> ShopperSession | None:
+        if method == "card":
+            return await self.open_by_card(door, value, via_device=door)
+        try:
+            claims = self.verifier.verify(value)
+        except tokens.TokenRefused as exc:
+            if exc.reason.startswith("unknown signing key") and (
+                time.monotonic() - self._keys_checked > 5
+            ):
+                await self.reload_keys()  # HQ may have rotated keys: look once more
+                return await self.credential(door, method, value)
+            await self.refuse(door, exc.reason)
+            return None
+        return await self.open_session(
+            door, "qr", member=claims.member, pay=claims.pay, party=claims.party, jti=claims.jti
+        )
+
+    async def open_by_card(
+        self, door: str, token: str, *, via_device: str
+    ) -> ShopperSession | None:
+        member = await self.hub.journal.call(lambda c: card_owner(c, token))
+        if member is None:
+            await self.refuse(via_device, "unknown card")
+            return None
+        return await self.open_session(door, "card", member=member, pay=token)
+
+    async def open_by_face(self, member: str) -> ShopperSession | None:
+        now = self.clock()
+        for s in self.sessions.values():
+            if s.member == member and s.state == "open" and now - s.opened < 60:
+                return None  # the same face seen again at the door
+        cards = await self.hub.journal.call(lambda c: member_cards(c, member))
+        if not cards:
+            await self.refuse(self.config.entry_door, f"member {member} has no card on file")
+            return None
+        return await self.open_session(self.config.entry_door, "face", member=member, pay=cards[0])
+
+    async def refuse(self, device: str, reason: str) -> None:
+        self.m_refused.labels(reason.split(" ")[0]).inc()
+        log.info("entry refused at %s: %s", device, reason)
+        await self.journal_event("entry_refused", {"device": device, "reason": reason})
+
+    async def open_session(
+        self,
+        door: str,
+        via: Via,
+        *,
+        member: str | None,
+        pay: str | None,
+        party: int = 1,
+        jti: str | None = None,
+    ) -> ShopperSession | None:
+        now = self.clock()
+        s = ShopperSession(
+            id=ss.new_session_id(), opened=now, via=via, member=member, pay_token=pay, party=party
+        )
+
+        def write(conn: Any) -> None:
+            if jti is not None:
+                tokens.use(conn, jti, s.id, now)
+            ss.save(conn, s, now)
+
+        try:
+            await self.hub.journal.call(write)
+        except tokens.TokenRefused as exc:
+            await self.refuse(door, exc.reason)
+            return None
+        self.sessions[s.id] = s
+        self.m_sessions.labels(via).inc()
+        await self.journal_event(
+            "session_opened", {"session": s.id, "via": via, "member": member, "party": party}
+        )
+        self.open_door(door, s.id)
+        return s
+
+    async def passage(self, event: DeviceEvent, p: Any) -> None:
+        door = event.device
+        assert self.exits is not None
+        if p.direction == "in" and door == self.config.entry_door:
+            sid = p.session
+            if sid is None:
+                held = self.opened_for.get(door)
+                sid = held[0] if held and held[1] >= self.clock() else None
+            s = self.sessions.get(sid) if sid else None
+            if s is None:
+                await self.hub.alerts.raise_(
+                    "unmanned_tailgating",
+                    "warning",
+                    f"someone entered through {door} without a session",
+                    device=door,
+                    zone=event.zone,
+                    data={"track": p.track},
+                )
+                return
+            s.entered += 1
+            if s.entered > s.party:
+                await self.hub.alerts.raise_(
+                    "unmanned_tailgating",
+                    "warning",
+                    f"more people entered than session {s.id} lets in ({s.party})",
+                    device=door,
+                    zone=event.zone,
+                    data={"session": s.id, "track": p.track},
+                )
+            if p.track and p.track not in s.tracks:
+                s.tracks.append(p.track)
+                self.by_track[p.track] = s.id
+            await self.save(s)
+            return
+        await self.exits.passage(event, p)
+
+    def session_of(self, session: str | None, track: str | None) -> ShopperSession | None:
+        if session and session in self.sessions:
+            return self.sessions[session]
+        if track and track in self.by_track:
+            return self.sessions.get(self.by_track[track])
+        return None
+
+    async def save(self, s: ShopperSession) -> None:
+        now = self.clock()
+        await self.hub.journal.call(lambda c: ss.save(c, s, now))
+
+    async def close(self, s: ShopperSession, state: ss.State = "closed") -> None:
+        s.state = state
+        s.closed = self.clock()
+        self.sessions.pop(s.id, None)
+        for t in s.tracks:
+            if self.by_track.get(t) == s.id:
+                del self.by_track[t]
+        await self.save(s)
+        await self.journal_event(
+            "session_closed", {"session": s.id, "state": state, "sales": s.sales}
+        )
+
+    async def time_out(self, s: ShopperSession) -> None:
+        await self.hub.alerts.raise_(
+            "unmanned_session_timeout",
+            "warning",
+            f"session {s.id} is open since {time.strftime('%H:%M', time.localtime(s.opened))}",
+            data={"session": s.id, "member": s.member, "inside": s.inside},
+        )
+        if s.items():
+            bill, _ = self.bill(s, device=None)
+            await self.to_review(s, bill, "the session timed out")
+        await self.close(s, "timed_out")
+
+    # -- carts -----------------------------------------------------------------------
+
+    def _unit_weight(self, gtin: str) -> float | None:
+        item = self.catalog_get(gtin)
+        return item.weight_g if item is not None else None
+
+    def _held(self, track: str) -> dict[str, int]:
+        s = self.session_of(None, track)
+        return s.items() if s is not None else {}
+
+    async def flush_picks(self, s: ShopperSession) -> None:
+        for pick in self.fusion.flush(set(s.tracks)):
+            await self.apply_pick(pick)
+
+    async def apply_pick(self, pick: Pick) -> None:
+        log.debug("pick %s", pick)
+        s = self.session_of(None, pick.track)
+        if s is None:
+            await self.hub.alerts.raise_(
+                "unmanned_unattributed",
+                "warning",
+                f"{pick.action} of {pick.count} × {pick.gtin} at {pick.shelf} by nobody known",
+                device=pick.shelf,
+                data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
+            )
+            return
+        ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
+        evidence = [ev, *pick.evidence[1:]]
+        if pick.action == "pick":
+            s.add(pick.gtin, pick.count, evidence[0])
+            for extra in evidence[1:]:
+                s.cart[pick.gtin].evidence.append(extra)
+        else:
+            taken = s.remove(pick.gtin, pick.count, evidence[0])
+            if taken < pick.count:
+                log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
+        await self.save(s)
+
+    # -- bills and payments ------------------------------------------------------------
+
+    def bill(
+        self,
+        s: ShopperSession | None,
+        *,
+        device: str | None,
+        extra: list[ss.CartLine] | None = None,
+    ) -> tuple[Bill, Draft]:
+        lines = list(s.cart.values()) if s is not None else []
+        for line in extra or []:
+            mine = next((ln for ln in lines if ln.gtin == line.gtin), None)
+            if mine is None:
+                lines.append(line)
+            else:
+                lines[lines.index(mine)] = ss.CartLine(
+                    gtin=line.gtin,
+                    qty=mine.qty + line.qty,
+                    confidence=min(mine.confidence, line.confidence),
+                    epcs=[*mine.epcs, *line.epcs],
+                    evidence=[*mine.evidence, *line.evidence],
+                )
+        return make_bill(
+            lines,
+            lookup=self.catalog_get,
+            promotions=tuple(self.promotions()),
+            currency=self.currency,
+            default_tax=self.default_tax,
+            now=self.clock(),
+            store=self.hub.store_id,
+            session=s.id if s else None,
+            device=device,
+            member=s.member if s else None,
+        )
+
+    async def charge(self, s: ShopperSession, bill: Bill, draft: Draft) -> Completed | None:
+        """Charge the session's payment token; the sale, or None when declined."""
+        assert self.cashier is not None and s.pay_token is not None
+        pid = f"{s.id}-{len(s.sales) + len(s.reviews) + 1}"
+        done = await self.cashier.charge(pid, draft, s.pay_token)
+        self.m_bills.labels("charged" if done else "declined").inc()
+        if done is not None:
+            s.sales.append(done.sale.id)
+            await self.receipt(s.id, done)
+        return done
+
+    async def to_review(self, s: ShopperSession | None, bill: Bill, reason: str) -> rv.Review:
+        r = rv.new_review(bill, reason, self.clock())
+        await self.hub.journal.call(lambda c: rv.save(c, r))
+        self.m_bills.labels("review").inc()
+        if s is not None:
+            s.reviews.append(r.id)
+        await self.hub.alerts.raise_(
+            "unmanned_review",
+            "info",
+            f"a bill of {len(bill.lines)} lines needs a look: {reason}",
+            data={"review": r.id, "session": bill.session},
+            key="unmanned_review",
+        )
+        return r
+
+    async def receipt(self, session: str | None, done: Completed) -> None:
+        """The receipt goes to the shopper's app through the cloud outbox (``receipts``)."""
+        data = {"session": session, "sale": done.sale.id, "einvoice": done.einvoice}
+        data["receipt"] = done.receipt
+        await self.journal_event("receipt", data, stream="receipts")
+
+    async def _on_final(self, payment: Payment, draft: Draft, done: Completed | None) -> None:
+        assert self.exits is not None
+        await self.exits.payment_final(payment, draft, done)
+
+    # -- doors -------------------------------------------------------------------------
+
+    def open_door(self, door: str, session: str | None) -> None:
+        seconds = self.config.open_seconds
+        self.opened_for[door] = (session or "", self.clock() + seconds + 2)
+        self.hub.spawn(self._command(door, "open", seconds=seconds, session=session), "door")
+
+    async def _command(self, device: str, name: str, **args: Any) -> None:
+        outcome = await self.hub.command(device, name, **args)
+        if not outcome.ok:
+            log.warning("%s %s: %s %s", device, name, outcome.outcome, outcome.error or "")
+
+    def command(self, device: str, name: str, **args: Any) -> None:
+        self.hub.spawn(self._command(device, name, **args), f"unmanned:{name}")
+
+    async def set_emergency(self, on: bool, *, by: str) -> None:
+        """Emergency release (the doors rule sends ``release``/``lock``): while on, exits
+        open without a billing decision; sessions inside are reviewed afterwards."""
+        if on == self.emergency:
+            return
+        self.emergency = on
+        log.warning("emergency %s (by %s)", "on" if on else "over", by)
+        for s in self.sessions.values():
+            if on:
+                s.suspended = True
+                await self.save(s)
+
+    def decided(self, decision: str, started: float) -> None:
+        took = self.clock() - started
+        self.decisions.append((self.config.model, decision, took))
+        self.m_exit.labels(self.config.model, decision).observe(took)
+
+    async def journal_event(
+        self, name: str, data: dict[str, Any], *, stream: str | None = None
+    ) -> None:
+        import json
+
+        now = self.clock()
+        await self.hub.journal.append(
+            Entry(type="unmanned", ts=now, name=name, data=json.dumps(data), stream=stream)
+        )
+
+    # -- staff -------------------------------------------------------------------------
+
+    async def let_out(self, session_id: str, *, by: str) -> rv.Review | None:
+        """Staff let out a shopper whose payment was declined: the exit opens and the
+        bill goes to the review queue (charged when the shopper sorted out payment).
+        ``LookupError`` for an unknown or closed session."""
+        s = self.sessions.get(session_id)
+        if s is None:
+            raise LookupError(f"no open session {session_id}")
+        review = None
+        if s.items():
+            bill, _ = self.bill(s, device=self.config.exit_door)
+            review = await self.to_review(s, bill, f"payment declined; let out by {by}")
+            s.cart.clear()
+        door = self.config.exit_door
+        outer = getattr(self.exits, "outer", None)
+        if self.config.model == "exit_gate" and isinstance(outer, str):
+            door = outer
+        if door:
+            self.open_door(door, s.id)
+        await self.save(s)
+        return review
+
+    async def decide(
+        self,
+        review_id: str,
+        decision: rv.Status,
+        *,
+        by: str,
+        lines: tuple[rv.Correction, ...] = (),
+        note: str | None = None,
+    ) -> rv.Review:
+        """Confirm, correct or dismiss a pending review; confirmed/corrected bills are
+        charged to the session's token at once. :class:`ReviewError`."""
+        r = await self.hub.journal.call(lambda c: rv.load(c, review_id))
+        if r is None:
+            raise rv.ReviewError(f"no review {review_id}")
+        if r.status != "pending":
+            raise rv.ReviewError(f"review {review_id} is already {r.status}")
+        now = self.clock()
+        decided = r.model_copy(
+            update={
+                "status": decision,
+                "decided_by": by,
+                "decided_at": now,
+                "note": note,
+                "corrected": lines,
+            }
+        )
+        await self.hub.journal.call(lambda c: rv.save(c, decided))
+        if decision == "dismissed":
+            return decided
+        r = decided
+        s = await self.hub.journal.call(lambda c: ss.load_one(c, decided.session or ""))
+        cart = [
+            ss.CartLine(
+                gtin=ln.gtin,
+                qty=ln.qty,
+                epcs=list(ln.epcs),
+                evidence=[*ln.evidence, Evidence(source="staff", device=by, ts=now, confidence=1)],
+            )
+            for ln in r.bill.lines
+        ]
+        if decision == "corrected":
+            wanted = {c.gtin.zfill(14): c.qty for c in lines}
+            cart = [ln for ln in cart if ln.gtin not in wanted]
+            cart += [
+                ss.CartLine(
+                    gtin=g,
+                    qty=q,
+                    evidence=[Evidence(source="staff", device=by, ts=now, confidence=1)],
+                )
+                for g, q in wanted.items()
+                if q > 0
+            ]
+        holder = ShopperSession(
+            id=r.session or "", opened=now, via="qr", member=r.bill.member, cart={}
+        )
+        for ln in cart:
+            holder.cart[ln.gtin] = ln
+        bill, draft = make_bill(
+            list(holder.cart.values()),
+            lookup=self.catalog_get,
+            promotions=tuple(self.promotions()),
+            currency=self.currency,
+            default_tax=self.default_tax,
+            now=now,
+            store=self.hub.store_id,
+            session=r.session,
+            device=r.bill.device,
+            member=r.bill.member,
+        )
+        if bill.total == 0:
+            r = r.model_copy(update={"status": "charged"})
+        elif s is None or s.pay_token is None:
+            r = r.model_copy(update={"status": "payment_failed", "error": "no payment token"})
+        else:
+            assert self.cashier is not None
+            done = await self.cashier.charge(f"{r.id}-charge", draft, s.pay_token)
+            if done is None:
+                r = r.model_copy(update={"status": "payment_failed", "error": "declined"})
+                await self.hub.alerts.raise_(
+                    "unmanned_payment_failed",
+                    "warning",
+                    f"review {r.id}: the session's payment was declined",
+                    data={"review": r.id, "session": r.session},
+                )
+            else:
+                r = r.model_copy(update={"status": "charged", "sale_id": done.sale.id})
+                await self.receipt(r.session, done)
+        final = r
+        await self.hub.journal.call(lambda c: rv.save(c, final))
+        if not await self.hub.journal.call(lambda c: rv.listing(c, "pending", 1)):
+            await self.hub.alerts.resolve(key="unmanned_review")
+        return final
+
+
+def card_owner(conn: Any, token: str) -> str | None:
+    """The member whose card-on-file list (cloud member data ``cards``) holds ``token``."""
+    row = conn.execute(
+        "SELECT m.id FROM sync_members m, json_each(m.data, '$.cards') c WHERE c.value = ?",
+        (token,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def member_cards(conn: Any, member: str) -> list[str]:
+    row = conn.execute(
+        "SELECT value FROM sync_members m, json_each(m.data, '$.cards') WHERE m.id = ?", (member,)
+    ).fetchall()
+    return [str(r[0]) for r in row]
+
+
+def service(hub: Hub) -> UnmannedService | None:
+    return hub.service(UnmannedService)
+
+
+async def plugin(hub: Hub) -> None:
+    """Built-in plugin: runs when ``[unmanned] enabled = true``."""
+    if not hub.config.store.unmanned.enabled:
+        return
+    svc = UnmannedService(hub)
+    hub.provide(svc)
+    await svc.run()

@@ -1,0 +1,530 @@
+"""Play a seeded unmanned-store scenario against a running hub, and score it.
+
+The hub runs with its own plugins and a real broker; every device of the store
+is a simulator speaking the wire contract.  Shoppers scan an entry token, walk
+in, take items (shelves with weight + camera, or RFID-tagged items), put some
+back (sometimes on the wrong shelf), crowd a shelf, and leave through the
+store's checkout model.  Afterwards staff work the review queue (with the truth
+in hand: confirm or correct) and every session's charged lines are compared with
+what the shopper really carried out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.checkout.payment import SimulatedProvider
+from hub.checkout.sales import load_sale
+from hub.db import connect_reader
+from hub.hub import Hub
+from hub.state import attach as attach_flags
+from hub.unmanned import review as rv
+from hub.unmanned.review import Correction
+from hub.unmanned.service import UnmannedService
+from hub.unmanned.tokens import issue
+from simulators.base import DeviceSimulator, endpoint_for
+from simulators.door import DoorSimulator
+from simulators.registry import simulator_for
+from simulators.rfid_gate import RfidGateSimulator
+from simulators.shelf import ShelfSimulator
+from simulators.store.layout import catalog_items
+from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list
+
+READ_CYCLES = 3
+EXIT_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True)
+class Outcome:
+    shopper: int
+    session: str | None
+    truth: dict[str, int]
+    charged: dict[str, int]
+    reviewed: bool
+    review_outcome: str | None
+    exit: str
+    latency: float | None
+    thief: bool
+    alarmed: bool
+    silent_unpaid: bool
+
+    @property
+    def exact(self) -> bool:
+        return self.truth == self.charged
+
+
+@dataclass(slots=True)
+class Report:
+    knobs: Knobs
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        honest = [o for o in self.outcomes if not o.thief]
+        lat = sorted(o.latency for o in self.outcomes if o.latency is not None)
+
+        def pct(q: float) -> float | None:
+            return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
+
+        reviews = [o.review_outcome for o in self.outcomes if o.reviewed]
+        return {
+            "model": self.knobs.model,
+            "shoppers": len(self.outcomes),
+            "exact": sum(o.exact for o in honest),
+            "honest": len(honest),
+            "reviewed": sum(o.reviewed for o in self.outcomes),
+            "confirmed": reviews.count("confirmed"),
+            "corrected": reviews.count("corrected"),
+            "wrong_auto_charges": sum(1 for o in honest if not o.exact and not o.reviewed),
+            "silent_unpaid_exits": sum(o.silent_unpaid for o in self.outcomes),
+            "thieves_alarmed": sum(o.thief and o.alarmed for o in self.outcomes),
+            "thieves": sum(o.thief for o in self.outcomes),
+            "declined": sum(o.exit == "declined" for o in self.outcomes),
+            "exit_p50_s": pct(0.5),
+            "exit_p99_s": pct(0.99),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+class StoreRun:
+    def __init__(
+        self,
+        hub: Hub,
+        knobs: Knobs,
+        key: Ed25519PrivateKey,
+        *,
+        provider: SimulatedProvider | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.hub = hub
+        self.k = knobs
+        self.key = key
+        self.provider = provider
+        self.rng = random.Random(knobs.seed)
+        self.sims: dict[str, DeviceSimulator[Any]] = {}
+        for d in hub.registry:
+            ep = endpoint_for(hub.config, d.id, port=port)
+            self.sims[d.id] = simulator_for(
+                d.config, hub.store_id, ep, seed=self.rng.getrandbits(32)
+            )
+        self.shoppers: list[Shopper] = []
+        self.at_shelf: dict[str, list[str]] = {}
+        self.entry = asyncio.Lock()
+        self.counter = asyncio.Lock()
+        self.vestibule = asyncio.Lock()
+        self.serial = 0
+        self.log: list[str] = []
+        self.weights = {i["gtin"]: float(i["weight_g"]) for i in catalog_items()}
+
+    @property
+    def svc(self) -> UnmannedService:
+        svc = self.hub.service(UnmannedService)
+        assert svc is not None
+        return svc
+
+    def door(self, name: str) -> DoorSimulator:
+        sim = self.sims[name]
+        assert isinstance(sim, DoorSimulator)
+        return sim
+
+    # -- the run ---------------------------------------------------------------------
+
+    async def play(self) -> Report:
+        t0 = time.monotonic()
+        for sim in self.sims.values():
+            await sim.__aenter__()
+        try:
+            await asyncio.wait_for(self.svc.ready.wait(), 15)
+            await self._baseline()
+            self._cast()
+            jobs = [self._visit(s) for s in self.shoppers]
+            if self.k.fire_at is not None:
+                jobs.append(self._fire())
+            await asyncio.gather(*jobs)
+            await asyncio.sleep(1.0)
+            outcomes = await self._score()
+        finally:
+            for sim in self.sims.values():
+                await sim.__aexit__(None, None, None)
+        return Report(self.k, outcomes, time.monotonic() - t0)
+
+    async def _baseline(self) -> None:
+        for sim in self.sims.values():
+            if isinstance(sim, ShelfSimulator):
+                for slot in sim.config.slots:
+                    await sim.weight(slot, round(sim.grams[slot], 1))
+                self.at_shelf[sim.device_id] = []
+        await asyncio.sleep(0.3)
+
+    def _cast(self) -> None:
+        k, rng = self.k, self.rng
+        thieves = set(rng.sample(range(k.shoppers), min(k.thieves, k.shoppers)))
+        rest = [i for i in range(k.shoppers) if i not in thieves]
+        failing = set(rng.sample(rest, min(k.payment_failures, len(rest))))
+        for i in range(k.shoppers):
+            token = f"declined-{i}" if i in failing else f"tok-{i}"
+            self.shoppers.append(Shopper(i, f"t{i}", token, thief=i in thieves))
+
+    async def _visit(self, sh: Shopper) -> None:
+        await asyncio.sleep(self.rng.uniform(0, self.k.arrive_over_s))
+        if not await self._enter(sh):
+            return
+        if self.k.model == "grab_and_go":
+            await self._shop_shelves(sh)
+            await self._leave(sh, "door-out")
+        else:
+            self._take_tagged(sh)
+            if self.k.model == "rfid_box":
+                await self._pay_at_counter(sh)
+                await self._leave_rfid_box(sh)
+            else:
+                await self._leave_vestibule(sh)
+
+    async def _enter(self, sh: Shopper) -> bool:
+        door = self.door("door-in")
+        async with self.entry:
+            token = issue(self.key, kid="demo", store=self.hub.store_id, member=f"m{sh.n}",
+                          pay=sh.pay_token)  # fmt: skip
+            mark = len(door.commands_received)
+            await door.credential("qr", token)
+            opened = await self._opened(door, mark, None)
+            if opened is None or not opened.get("session"):
+                self.log.append(f"shopper {sh.n}: not let in")
+                return False
+            sh.session = str(opened["session"])
+            await door.passage("in", session=sh.session, track=sh.track)
+        return True
+
+    # -- grab and go -------------------------------------------------------------------
+
+    def _where(self) -> dict[str, tuple[ShelfSimulator, str]]:
+        out: dict[str, tuple[ShelfSimulator, str]] = {}
+        for sim in self.sims.values():
+            if isinstance(sim, ShelfSimulator):
+                for slot, gtin in sim.config.slots.items():
+                    out.setdefault(gtin, (sim, slot))
+        return out
+
+    async def _people(self, shelf: ShelfSimulator, track: str, here: bool) -> None:
+        tracks = self.at_shelf[shelf.device_id]
+        if here and track not in tracks:
+            tracks.append(track)
+        elif not here and track in tracks:
+            tracks.remove(track)
+        await shelf.people(list(tracks))
+
+    async def _shop_shelves(self, sh: Shopper) -> None:
+        k, rng = self.k, self.rng
+        where = self._where()
+        wanted = shopping_list(rng, sorted(where), *k.items)
+        if rng.random() < k.crowd:
+            # Crowding: everyone picked for it goes to the first shelf's first slot.
+            first = next(iter(where.values()))
+            wanted.insert(0, first[0].config.slots[first[1]])
+        hide = rng.randrange(len(wanted)) if sh.thief else -1
+        for i, gtin in enumerate(wanted):
+            shelf, slot = where[gtin]
+            await self._people(shelf, sh.track, True)
+            await asyncio.sleep(k.step_s)
+            await self._hand(shelf, slot, gtin, sh, "pick", hidden=i == hide)
+            sh.take(gtin)
+            if rng.random() < k.put_back:
+                await asyncio.sleep(k.step_s)
+                if rng.random() < k.wrong_shelf / max(k.put_back, 1e-9):
+                    other, oslot = rng.choice(list(where.values()))
+                    await self._people(shelf, sh.track, False)
+                    await self._people(other, sh.track, True)
+                    await asyncio.sleep(k.step_s)
+                    await self._hand(other, oslot, gtin, sh, "put")
+                    sh.drop(gtin)
+                    await asyncio.sleep(k.step_s)
+                    await self._people(other, sh.track, False)
+                    continue
+                await self._hand(shelf, slot, gtin, sh, "put")
+                sh.drop(gtin)
+            await asyncio.sleep(k.step_s)
+            await self._people(shelf, sh.track, False)
+
+    async def _hand(
+        self, shelf: ShelfSimulator, slot: str, gtin: str, sh: Shopper, action: str, *,
+        hidden: bool = False,
+    ) -> None:  # fmt: skip
+        k, rng = self.k, self.rng
+        if not hidden and rng.random() >= k.vision_miss:
+            track = None if rng.random() < k.track_miss else sh.track
+            conf = round(rng.uniform(0.85, 0.99), 2)
+            await shelf.action(slot, "pick" if action == "pick" else "put", gtin, 1, conf, track)
+        sign = -1 if action == "pick" else 1
+        shelf.grams[slot] += sign * self.weights[gtin]
+        await asyncio.sleep(0.05)
+        reading = shelf.grams[slot] + rng.gauss(0.0, k.weight_noise_g)
+        await shelf.weight(slot, round(reading, 1))
+
+    # -- RFID items --------------------------------------------------------------------
+
+    def _take_tagged(self, sh: Shopper) -> None:
+        gtins = [i["gtin"] for i in catalog_items()]
+        for gtin in shopping_list(self.rng, gtins, *self.k.items):
+            self.serial += 1
+            sh.take(gtin, epc_of(gtin, 100_000 + self.serial))
+            if self.rng.random() < self.k.put_back:
+                sh.drop(gtin)
+        if sh.thief and sh.holding:
+            sh.hidden = self.rng.choice(sh.all_epcs())
+
+    async def _read(self, reader: str, epcs: list[str], *, skip: str | None = None) -> None:
+        gate = self.sims[reader]
+        assert isinstance(gate, RfidGateSimulator)
+        others = [e for s in self.shoppers for e in s.all_epcs() if e not in epcs]
+        for _ in range(READ_CYCLES):
+            now = time.time()
+            reads = [
+                {"epc": e, "antenna": 1, "rssi": round(self.rng.uniform(-48, -35), 1), "ts": now}
+                for e in epcs
+                if e != skip and self.rng.random() >= self.k.rfid_miss
+            ]
+            if others and self.rng.random() < self.k.cross_read:
+                reads.append({"epc": self.rng.choice(others), "antenna": 1,
+                              "rssi": round(self.rng.uniform(-80, -70), 1), "ts": now})  # fmt: skip
+            if reads:
+                await gate.event("reads", reads=reads)
+            await asyncio.sleep(0.1)
+
+    async def _pay_at_counter(self, sh: Shopper, *, retry: bool = True) -> None:
+        kiosk = self.sims["counter-kiosk"]
+        async with self.counter:
+            for attempt in range(3):
+                mark = len(kiosk.commands_received)
+                await self._read("counter-rfid", sh.all_epcs(), skip=sh.hidden)
+                pid = await self._payment_id(kiosk, mark)
+                if pid is None:
+                    return  # nothing to pay (all already paid)
+                sh.payments.append(pid)
+                fail = sh.pay_token.startswith("declined") and attempt == 0
+                assert self.provider is not None
+                self.provider.settle(pid, "failed" if fail else "succeeded")
+                if await self._final(kiosk, mark, pid) == "succeeded":
+                    return
+                if fail:
+                    sh.exit = "declined"
+
+    async def _payment_id(self, kiosk: DeviceSimulator[Any], mark: int) -> str | None:
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end:
+            for c in kiosk.commands_received[mark:]:
+                if c.name == "payment" and c.args.get("status") == "pending":
+                    return str(c.args["payment_id"])
+            await asyncio.sleep(0.02)
+        return None
+
+    async def _final(self, kiosk: DeviceSimulator[Any], mark: int, pid: str) -> str | None:
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end:
+            for c in kiosk.commands_received[mark:]:
+                final = c.args.get("status") in ("succeeded", "failed", "expired", "cancelled")
+                if c.name == "payment" and c.args.get("payment_id") == pid and final:
+                    return str(c.args["status"])
+            await asyncio.sleep(0.02)
+        return None
+
+    async def _leave_rfid_box(self, sh: Shopper) -> None:
+        for attempt in range(2):
+            async with self.vestibule:  # the exit zone is single file
+                await self._read("gate-exit", sh.all_epcs())
+                if await self._leave(sh, "door-out", alarm_reader="gate-exit"):
+                    return
+                await asyncio.sleep(self.k.step_s)  # staff take a blocked shopper aside
+            if sh.thief or attempt:
+                return  # staff take it from here
+            await self._pay_at_counter(sh)  # a tag the counter missed: back to the counter
+
+    async def _leave_vestibule(self, sh: Shopper) -> None:
+        inner, outer = self.door("exit-inner"), self.door("exit-outer")
+        async with self.vestibule:
+            mark = len(inner.commands_received)
+            await inner.request(session=sh.session, track=sh.track)
+            if await self._opened(inner, mark, sh.session) is None:
+                sh.exit = "timeout"
+                return
+            omark = len(outer.commands_received)
+            t0 = time.monotonic()
+            await self._read("gate-vestibule", sh.all_epcs())
+            await inner.passage("out", session=sh.session, track=sh.track)
+            await self._exit_through(sh, outer, omark, t0)
+
+    # -- leaving -----------------------------------------------------------------------
+
+    async def _leave(self, sh: Shopper, door_id: str, *, alarm_reader: str | None = None) -> bool:
+        door = self.door(door_id)
+        mark = len(door.commands_received)
+        t0 = time.monotonic()
+        await door.request(session=sh.session, track=sh.track)
+        done = await self._exit_through(sh, door, mark, t0)
+        if not done and alarm_reader is not None:
+            gate = self.sims[alarm_reader]
+            sh.alarmed = any(c.name == "alarm" for c in gate.commands_received)
+        return done
+
+    async def _exit_through(self, sh: Shopper, door: DoorSimulator, mark: int, t0: float) -> bool:
+        opened = await self._opened(door, mark, sh.session)
+        if opened is None and sh.exit != "declined" and sh.pay_token.startswith("declined"):
+            sh.exit = "declined"
+            assert sh.session is not None
+            await self.svc.let_out(sh.session, by="staff-sim")
+            opened = await self._opened(door, mark, sh.session)
+        elif opened is not None:
+            sh.exit_latency = time.monotonic() - t0
+        if opened is None:
+            sh.exit = "blocked"
+            return False
+        if sh.exit == "none":
+            sh.exit = "emergency" if door.released else "opened"
+        await door.passage("out", session=sh.session, track=sh.track)
+        return True
+
+    async def _opened(
+        self, door: DoorSimulator, mark: int, session: str | None
+    ) -> dict[str, Any] | None:
+        end = time.monotonic() + EXIT_TIMEOUT_S
+        while time.monotonic() < end:
+            if door.released:
+                return {"session": session, "released": True}
+            for c in door.commands_received[mark:]:
+                if c.name == "open" and (session is None or c.args.get("session") == session):
+                    return c.args
+            await asyncio.sleep(0.005)
+        return None
+
+    async def _fire(self) -> None:
+        assert self.k.fire_at is not None
+        await asyncio.sleep(self.k.fire_at)
+        flags = await attach_flags(self.hub)
+        await flags.set("emergency", True, by="fire alarm")
+        await asyncio.sleep(self.k.fire_for)
+        await flags.set("emergency", False, by="staff-sim")
+
+    # -- scoring -----------------------------------------------------------------------
+
+    async def _score(self) -> list[Outcome]:
+        svc = self.svc
+        by_session = {s.session: s for s in self.shoppers if s.session}
+        reviews = await self.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
+        outcome: dict[str, str] = {}
+        for r in reviews:
+            sh = by_session.get(r.session or "")
+            truth = sh.holding if sh else {}
+            billed = {ln.gtin: ln.qty for ln in r.bill.lines}
+            if billed == truth:
+                await svc.decide(r.id, "confirmed", by="staff-sim")
+                outcome[r.session or ""] = "confirmed"
+            else:
+                lines = tuple(Correction(gtin=g, qty=truth.get(g, 0)) for g in {*billed, *truth})
+                await svc.decide(r.id, "corrected", by="staff-sim", lines=lines)
+                outcome[r.session or ""] = "corrected"
+        reviewed = {r.session for r in await self.hub.journal.call(lambda c: rv.listing(c))}
+        charged = self._charged()
+        paid = svc.paid
+        out = []
+        for sh in self.shoppers:
+            got = charged.get(sh.session or "", {})
+            for pid in sh.payments:
+                for g, q in charged.get(pid, {}).items():
+                    got[g] = got.get(g, 0) + q
+            left = sh.exit in ("opened", "emergency", "declined")
+            unpaid = [e for e in sh.all_epcs() if paid is not None and not paid.is_paid(e)]
+            silent = left and bool(unpaid) and sh.session not in reviewed and not sh.alarmed
+            out.append(
+                Outcome(
+                    sh.n,
+                    sh.session,
+                    dict(sh.holding),
+                    got,
+                    sh.session in reviewed,
+                    outcome.get(sh.session or ""),
+                    sh.exit,
+                    sh.exit_latency,
+                    sh.thief,
+                    sh.alarmed,
+                    silent,
+                )
+            )
+        return out
+
+    def _charged(self) -> dict[str, dict[str, int]]:
+        """Payment id prefix (session, or the rfid_box payment id) → GTIN → units."""
+        conn = connect_reader(self.hub.db_path)
+        try:
+            rows = conn.execute(
+                "SELECT p.id, p.sale_id FROM payments p WHERE p.status = 'succeeded'"
+            ).fetchall()
+            reviews = {r.id: r.session for r in rv.listing(conn, None, 100_000)}
+            out: dict[str, dict[str, int]] = {}
+            for pid, sale_id in rows:
+                stored = load_sale(conn, sale_id) if sale_id else None
+                if stored is None:
+                    continue
+                key = str(pid)
+                if key.startswith("rv-"):
+                    key = reviews.get(key.removesuffix("-charge")) or key
+                elif key.startswith("ss-"):
+                    key = key.rsplit("-", 1)[0]
+                bucket = out.setdefault(key, {})
+                for ln in stored[0].lines:
+                    bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
+            return out
+        finally:
+            conn.close()
+
+
+Play = Callable[[], Awaitable[Report]]
+
+
+def demo_key() -> Ed25519PrivateKey:
+    """The demo cloud's signing key (configs/unmanned-demo-key.txt; DEMO ONLY)."""
+    from hub.unmanned.tokens import load_private_key
+    from simulators.store.layout import ROOT
+
+    text = (ROOT / "configs" / "unmanned-demo-key.txt").read_text(encoding="utf-8")
+    return load_private_key(next(ln for ln in text.splitlines() if ln and ln[0] != "#"))
+
+
+async def run_scenario(
+    knobs: Knobs, data_dir: Path, *, broker_url: str | None = None, payment_delay_s: float = 0.0
+) -> Report:
+    """Start a hub for ``knobs.model``'s demo store (managed broker unless ``broker_url``),
+    play the scenario, score it, stop the hub."""
+    from hub.checkout.config import CheckoutConfig, SimulatedPayments
+    from hub.checkout.service import plugin_with
+    from hub.config import EnvSettings, load_config
+    from hub.unmanned.service import plugin as unmanned_plugin
+    from rules.engine import plugin as rules_plugin
+    from rules.gate import plugin as gate_plugin
+    from simulators.store.layout import ROOT
+
+    config = ROOT / "configs" / f"unmanned-{knobs.model}.toml"
+    cfg = load_config(
+        EnvSettings(config=config, data_dir=data_dir, broker_url=broker_url, api_port=0)
+    )
+    if broker_url is None:
+        cfg = cfg.model_copy(
+            update={"store": cfg.store.model_copy(update={"broker": cfg.store.broker.model_copy(
+                update={"port": 0})})}
+        )  # fmt: skip
+    provider = SimulatedProvider(hold=True, seed=knobs.seed)
+    checkout = CheckoutConfig(
+        payment=SimulatedPayments(delay_s=payment_delay_s), payment_poll_s=0.05
+    )
+    plugins = [gate_plugin, rules_plugin, plugin_with(checkout, provider=provider), unmanned_plugin]
+    async with Hub(cfg, plugins=plugins) as hub:
+        await hub.wait_ready(15)
+        port = urlsplit(hub.broker.url).port if hub.broker is not None else None
+        return await StoreRun(hub, knobs, demo_key(), provider=provider, port=port).play()

@@ -1,0 +1,90 @@
+"""What simulated shoppers do, and what can go wrong around them (the scenario knobs)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from devices.rfid_gate.epc import sgtin96_hex
+from hub.unmanned.config import Model
+
+
+@dataclass(frozen=True, slots=True)
+class Knobs:
+    """A seeded scenario: N shoppers and the trouble they meet."""
+
+    model: Model = "grab_and_go"
+    shoppers: int = 10
+    seed: int = 1
+    #: Items on a shopping list (uniform in this range).
+    items: tuple[int, int] = (1, 5)
+    #: Chance that a taken item is put back, and put back on the wrong shelf.
+    put_back: float = 0.15
+    wrong_shelf: float = 0.05
+    #: Share of shoppers who all crowd one shelf at the same time.
+    crowd: float = 0.2
+    #: RFID: chance one read cycle misses a tag; chance of a weak cross-read from a
+    #: neighbour's basket.
+    rfid_miss: float = 0.2
+    cross_read: float = 0.1
+    #: Shelf camera: chance it misses a hand, or sees it but not whose it is.
+    vision_miss: float = 0.05
+    track_miss: float = 0.05
+    #: Scale noise (grams, one standard deviation).
+    weight_noise_g: float = 2.0
+    #: Shoppers who hide a tagged item (from the camera, or at the RFID counter).
+    thieves: int = 1
+    #: Shoppers whose payment is declined.
+    payment_failures: int = 1
+    #: Seconds after the start when the fire alarm goes off (None: no fire).
+    fire_at: float | None = None
+    fire_for: float = 3.0
+    #: Seconds between a shopper's steps (time compression of a real visit).
+    step_s: float = 0.15
+    #: Shoppers enter over this many seconds.
+    arrive_over_s: float = 3.0
+
+
+@dataclass(slots=True)
+class Shopper:
+    n: int
+    track: str
+    pay_token: str
+    thief: bool = False
+    #: What they hold now: GTIN → units (the truth the bill is scored against).
+    holding: dict[str, int] = field(default_factory=dict)
+    #: RFID models: the EPCs of the units they hold.
+    epcs: dict[str, list[str]] = field(default_factory=dict)
+    hidden: str | None = None
+    session: str | None = None
+    #: Payments (rfid_box QR) and what the shopper saw happen.
+    payments: list[str] = field(default_factory=list)
+    exit_latency: float | None = None
+    exit: str = "none"  # opened, blocked, declined, timeout, emergency
+    alarmed: bool = False
+
+    def take(self, gtin: str, epc: str | None = None) -> None:
+        self.holding[gtin] = self.holding.get(gtin, 0) + 1
+        if epc is not None:
+            self.epcs.setdefault(gtin, []).append(epc)
+
+    def drop(self, gtin: str) -> str | None:
+        self.holding[gtin] -= 1
+        if not self.holding[gtin]:
+            del self.holding[gtin]
+        tags = self.epcs.get(gtin)
+        return tags.pop() if tags else None
+
+    def all_epcs(self) -> list[str]:
+        return [e for tags in self.epcs.values() for e in tags]
+
+
+def epc_of(gtin14: str, serial: int) -> str:
+    """An SGTIN-96 of the item (company prefix: the GTIN's first 7 digits after the
+    indicator; the catalog's items are all 690123x)."""
+    indicator, body = gtin14[0], gtin14[1:13]
+    return sgtin96_hex(body[:7], indicator + body[7:], serial)
+
+
+def shopping_list(rng: random.Random, gtins: list[str], lo: int, hi: int) -> list[str]:
+    return [rng.choice(gtins) for _ in range(rng.randint(lo, hi))]

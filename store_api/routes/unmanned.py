@@ -1,0 +1,406 @@
+"""Unmanned checkout for staff: shopper sessions, the review queue, letting a shopper out.
+
+The service (:class:`hub.unmanned.service.UnmannedService`) is a hub plugin that runs
+when ``[unmanned] enabled = true``.  Without it reads answer 404 and changes 409
+(``unmanned checkout is not enabled in this store``); while it starts, 503.  Open
+sessions come from the service's memory, closed ones and reviews from the database;
+decisions go through the service, which charges the session's payment token.  That
+token is never part of an answer: the models below have no field for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, get_args
+from weakref import WeakKeyDictionary
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import Field, field_validator
+
+from hub.catalog import GtinError, normalise_gtin
+from hub.checkout.payment import PaymentError
+from hub.checkout.sales import load_sale
+from hub.unmanned import review as rv
+from hub.unmanned import sessions as ss
+from hub.unmanned.config import Model
+from hub.unmanned.service import UnmannedService
+from hub.unmanned.service import service as unmanned_service
+from store_api.auth import AUTH_RESPONSES, FORBIDDEN, Api, Reader, Responses, Staff
+from store_api.models import In, Out, Problem
+
+router = APIRouter(
+    prefix="/unmanned",
+    tags=["unmanned"],
+    responses={
+        **AUTH_RESPONSES,
+        503: {"model": Problem, "description": "The unmanned checkout service is starting"},
+    },
+)
+
+NOT_ENABLED = "unmanned checkout is not enabled in this store"
+SessionId = Annotated[str, Path(description="A shopper session's id, e.g. `ss-3f9a0c2b1d4e`")]
+ReviewId = Annotated[str, Path(description="A review's id, e.g. `rv-8c1d2e3f4a5b`")]
+READ: Responses = {404: {"model": Problem, "description": "Not enabled here, or no such thing"}}
+DECIDE: Responses = {
+    **FORBIDDEN,
+    404: {"model": Problem, "description": "No such review"},
+    409: {"model": Problem, "description": "Not enabled here, or the review is already decided"},
+    502: {"model": Problem, "description": "The payment provider failed"},
+}
+STATUSES: tuple[rv.Status, ...] = get_args(rv.Status)
+
+
+# -- models --------------------------------------------------------------------
+
+
+class EvidenceOut(Out):
+    """One sensor's word on a line (or a staff member's: `source` = staff)."""
+
+    source: ss.Source
+    device: str
+    ts: float
+    confidence: float
+    slot: str | None = None
+    epc: str | None = None
+    tracks: list[str] = Field(description="Shopper tracks at the shelf then (crowding)")
+    note: str | None = None
+
+
+class CartLineOut(Out):
+    gtin: str
+    qty: int
+    confidence: float = Field(description="0–1: how sure the sensors are of this line")
+
+
+class CartLineDetail(CartLineOut):
+    epcs: list[str]
+    evidence: list[EvidenceOut]
+
+
+class _SessionBase(Out):
+    id: str
+    opened: float
+    via: ss.Via = Field(description="How it was opened: app QR, enrolled face, card on file")
+    member: str | None
+    party: int = Field(description="People it lets in")
+    entered: int
+    exited: int
+    inside: int
+    state: ss.State
+    suspended: bool = Field(description="Billing was suspended by an emergency while open")
+    paying: bool = Field(description="A payment token is on file (the token is never shown)")
+
+
+class SessionOut(_SessionBase):
+    cart: list[CartLineOut]
+
+
+class SessionDetail(_SessionBase):
+    closed: float | None
+    tracks: list[str]
+    sales: list[str]
+    reviews: list[str]
+    cart: list[CartLineDetail]
+
+
+class BillLineOut(Out):
+    gtin: str
+    name: str
+    qty: int
+    unit_price: int = Field(description="Minor units (fen)")
+    amount: int = Field(description="Minor units, after promotions")
+    confidence: float
+    epcs: list[str]
+    evidence: list[EvidenceOut]
+
+
+class BillOut(Out):
+    session: str | None
+    device: str | None
+    ts: float
+    currency: str
+    lines: list[BillLineOut]
+    total: int = Field(description="Minor units")
+    confidence: float = Field(description="Its least sure line")
+    reasons: list[str] = Field(description="Why it is unsure")
+    member: str | None
+
+
+class LineIn(In):
+    gtin: str = Field(description="GTIN-8/12/13/14", examples=["6901234567892"])
+    qty: int = Field(ge=0, le=999, description="The units the shopper took; 0 removes the line")
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin(cls, gtin: str) -> str:
+        try:
+            return normalise_gtin(gtin)
+        except GtinError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class CorrectionOut(Out):
+    gtin: str
+    qty: int
+
+
+class ReviewOut(Out):
+    id: str
+    session: str | None
+    created: float
+    reason: str
+    status: rv.Status
+    bill: BillOut = Field(description="The bill as the sensors made it")
+    decided_by: str | None = None
+    decided_at: float | None = None
+    note: str | None = None
+    corrected: list[CorrectionOut] = Field(description="Staff's quantities, when corrected")
+    sale_id: str | None = None
+    charged: int | None = Field(default=None, description="What the sale charged (minor units)")
+    error: str | None = None
+
+
+class ReviewList(Out):
+    items: list[ReviewOut]
+    more: bool = Field(description="More matched than `limit`")
+
+
+class UnmannedOut(Out):
+    model: Model
+    emergency: bool = Field(description="Exits open without billing; bills are reviewed later")
+    sessions: int = Field(description="Open sessions")
+    inside: int = Field(description="People inside, by their sessions")
+    reviews: dict[rv.Status, int] = Field(description="Reviews by status")
+
+
+class LetOutOut(Out):
+    session: str
+    review: ReviewOut | None = Field(description="The unpaid bill, queued for review")
+
+
+class ConfirmIn(In):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CorrectIn(In):
+    lines: list[LineIn] = Field(
+        min_length=1,
+        max_length=200,
+        description="The corrected quantity of each item that differs; items not listed "
+        "stay as billed",
+    )
+    note: str | None = Field(default=None, max_length=2000, examples=["two teas, not three"])
+
+    @field_validator("lines")
+    @classmethod
+    def _once_each(cls, lines: list[LineIn]) -> list[LineIn]:
+        seen: set[str] = set()
+        for line in lines:
+            if line.gtin in seen:
+                raise ValueError(f"gtin {line.gtin} is given twice")
+            seen.add(line.gtin)
+        return lines
+
+
+class DismissIn(In):
+    note: str = Field(
+        min_length=1, max_length=2000, description="Why nothing is charged", examples=["test"]
+    )
+
+
+# -- the service -----------------------------------------------------------------
+
+
+def running(api: Api, request: Request) -> UnmannedService:
+    if not api.hub.config.store.unmanned.enabled:
+        raise HTTPException(404 if request.method == "GET" else 409, NOT_ENABLED)
+    svc = unmanned_service(api.hub)
+    if svc is None or not svc.ready.is_set():
+        raise HTTPException(503, "the unmanned checkout service is not running yet")
+    return svc
+
+
+Unmanned = Annotated[UnmannedService, Depends(running)]
+_deciding: WeakKeyDictionary[UnmannedService, asyncio.Lock] = WeakKeyDictionary()
+
+
+def _session_fields(s: ss.ShopperSession) -> dict[str, Any]:
+    data = s.model_dump(mode="json", exclude={"pay_token", "cart"})
+    return {**data, "inside": s.inside, "paying": s.pay_token is not None}
+
+
+def _session(s: ss.ShopperSession) -> SessionOut:
+    cart = [CartLineOut.model_validate(ln.model_dump()) for ln in s.cart.values()]
+    return SessionOut.model_validate({**_session_fields(s), "cart": cart})
+
+
+def _detail(s: ss.ShopperSession) -> SessionDetail:
+    cart = [CartLineDetail.model_validate(ln.model_dump()) for ln in s.cart.values()]
+    return SessionDetail.model_validate({**_session_fields(s), "cart": cart})
+
+
+def _reviews_out(conn: Any, reviews: list[rv.Review]) -> list[ReviewOut]:
+    out = []
+    for r in reviews:
+        sale = load_sale(conn, r.sale_id) if r.sale_id else None
+        charged = sale[0].total if sale else None
+        out.append(ReviewOut.model_validate({**r.model_dump(mode="json"), "charged": charged}))
+    return out
+
+
+async def _review(api: Api, review_id: str) -> ReviewOut | None:
+    def read(conn: Any) -> ReviewOut | None:
+        found = rv.load(conn, review_id)
+        return None if found is None else _reviews_out(conn, [found])[0]
+
+    return await api.read(read)
+
+
+async def _undecidable(api: Api, review_id: str) -> HTTPException:
+    found = await _review(api, review_id)
+    if found is None:
+        return HTTPException(404, f"no review {review_id!r}")
+    return HTTPException(409, f"review {review_id!r} is already {found.status}")
+
+
+async def _decide(
+    api: Api,
+    svc: UnmannedService,
+    review_id: str,
+    decision: rv.Status,
+    *,
+    by: str,
+    lines: tuple[rv.Correction, ...] = (),
+    note: str | None = None,
+) -> ReviewOut:
+    # UnmannedService.decide reads "pending" and writes the decision in separate
+    # writes: two taps at once both pass, and the second, finding the payment already
+    # final, records payment_failed over the charged review.  One decision at a time
+    # until the service guards itself.
+    lock = _deciding.setdefault(svc, asyncio.Lock())
+    try:
+        async with lock:
+            done = await svc.decide(review_id, decision, by=by, lines=lines, note=note)
+    except rv.ReviewError:
+        raise await _undecidable(api, review_id) from None
+    except PaymentError as exc:
+        raise HTTPException(502, f"the payment provider failed: {exc}") from None
+    out = await _review(api, done.id)
+    assert out is not None  # just written
+    return out
+
+
+# -- routes --------------------------------------------------------------------
+
+
+@router.get("", response_model=UnmannedOut, responses=READ)
+async def overview(api: Api, _who: Reader, svc: Unmanned) -> UnmannedOut:
+    """The store's unmanned checkout at a glance: its model, the emergency flag, open
+    sessions, people inside and reviews by status."""
+    counts = await api.read(rv.counts)
+    open_ = list(svc.sessions.values())
+    return UnmannedOut(
+        model=svc.config.model,
+        emergency=svc.emergency,
+        sessions=len(open_),
+        inside=sum(s.inside for s in open_),
+        reviews={s: counts.get(s, 0) for s in STATUSES},
+    )
+
+
+@router.get("/sessions", response_model=list[SessionOut], responses=READ)
+async def list_sessions(_who: Reader, svc: Unmanned) -> list[SessionOut]:
+    """Open sessions, oldest first, with their carts (GTIN, quantity, confidence)."""
+    return [_session(s) for s in sorted(svc.sessions.values(), key=lambda s: s.opened)]
+
+
+@router.get("/sessions/{session_id}", response_model=SessionDetail, responses=READ)
+async def get_session(
+    api: Api, _who: Reader, svc: Unmanned, session_id: SessionId
+) -> SessionDetail:
+    """One session, open or closed, with each cart line's evidence, its sales and reviews."""
+    s = svc.sessions.get(session_id) or await api.read(lambda c: ss.load_one(c, session_id))
+    if s is None:
+        raise HTTPException(404, f"no session {session_id!r}")
+    return _detail(s)
+
+
+@router.post(
+    "/sessions/{session_id}/let-out",
+    response_model=LetOutOut,
+    responses={
+        **FORBIDDEN,
+        404: {"model": Problem, "description": "No such open session"},
+        409: {"model": Problem, "description": "Unmanned checkout is not enabled here"},
+    },
+)
+async def let_out(api: Api, who: Staff, svc: Unmanned, session_id: SessionId) -> LetOutOut:
+    """Let out a shopper whose payment was declined: the exit opens and the unpaid bill
+    goes to the review queue. Scope: staff."""
+    try:
+        queued = await svc.let_out(session_id, by=who.name)
+    except LookupError:
+        raise HTTPException(404, f"no open session {session_id!r}") from None
+    review = await _review(api, queued.id) if queued is not None else None
+    return LetOutOut(session=session_id, review=review)
+
+
+@router.get("/reviews", response_model=ReviewList, responses=READ)
+async def list_reviews(
+    api: Api,
+    _who: Reader,
+    _svc: Unmanned,
+    status: Annotated[rv.Status | None, Query(description="Only this status")] = None,
+    limit: Annotated[int, Query(ge=1)] = 100,
+) -> ReviewList:
+    """Reviews with their bills: of one `status` oldest first (the queue), else newest
+    first."""
+    limit = min(limit, api.config.max_page)
+
+    def read(conn: Any) -> list[ReviewOut]:
+        return _reviews_out(conn, rv.listing(conn, status, limit + 1))
+
+    found = await api.read(read)
+    return ReviewList(items=found[:limit], more=len(found) > limit)
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewOut, responses=READ)
+async def get_review(api: Api, _who: Reader, _svc: Unmanned, review_id: ReviewId) -> ReviewOut:
+    """One review: the bill's lines with amounts, confidence and evidence, why it is
+    unsure, and the decision once made."""
+    found = await _review(api, review_id)
+    if found is None:
+        raise HTTPException(404, f"no review {review_id!r}")
+    return found
+
+
+@router.post("/reviews/{review_id}/confirm", response_model=ReviewOut, responses=DECIDE)
+async def confirm(
+    api: Api, who: Staff, svc: Unmanned, review_id: ReviewId, body: ConfirmIn | None = None
+) -> ReviewOut:
+    """The bill is right: charge it to the session's payment token (`status` becomes
+    `charged` with a `sale_id`, or `payment_failed`). Scope: staff."""
+    note = body.note if body else None
+    return await _decide(api, svc, review_id, "confirmed", by=who.name, note=note)
+
+
+@router.post("/reviews/{review_id}/correct", response_model=ReviewOut, responses=DECIDE)
+async def correct(
+    api: Api, who: Staff, svc: Unmanned, review_id: ReviewId, body: CorrectIn
+) -> ReviewOut:
+    """Charge corrected quantities: each listed item's full quantity (0 removes it);
+    others stay as billed. 422 for a GTIN that is not valid, or not in the catalog.
+    Scope: staff."""
+    unknown = [ln.gtin for ln in body.lines if ln.qty > 0 and svc.catalog_get(ln.gtin) is None]
+    if unknown:
+        raise HTTPException(422, f"not in the store's catalog: {', '.join(unknown)}")
+    lines = tuple(rv.Correction(gtin=ln.gtin, qty=ln.qty) for ln in body.lines)
+    return await _decide(api, svc, review_id, "corrected", by=who.name, lines=lines, note=body.note)
+
+
+@router.post("/reviews/{review_id}/dismiss", response_model=ReviewOut, responses=DECIDE)
+async def dismiss(
+    api: Api, who: Staff, svc: Unmanned, review_id: ReviewId, body: DismissIn
+) -> ReviewOut:
+    """Charge nothing (a test, a shopper who took nothing); `note` says why. Scope: staff."""
+    return await _decide(api, svc, review_id, "dismissed", by=who.name, note=body.note)

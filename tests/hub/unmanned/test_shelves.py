@@ -1,0 +1,93 @@
+"""Grab-and-go fusion: weight + camera + who stands at the shelf."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hub.unmanned.shelves import Seen, ShelfFusion, ShelfSpec
+
+TEA, NOODLES, SOY = "06901234567892", "06901234561036", "06901234561029"
+WEIGHTS = {TEA: 520.0, NOODLES: 540.0, SOY: 610.0}
+
+
+def fusion(held: Mapping[str, Mapping[str, int]] | None = None) -> ShelfFusion:
+    f = ShelfFusion(
+        {"shelf-1": ShelfSpec({"a": TEA, "b": SOY}, noise_g=2.0)},
+        unit_weight=WEIGHTS.get,
+        held=lambda t: dict((held or {}).get(t, {})),
+        fuse_window_s=0.5,
+        presence_grace_s=1.0,
+    )
+    f.weight("shelf-1", "a", 5200.0, 0.0)
+    f.weight("shelf-1", "b", 6100.0, 0.0)
+    return f
+
+
+def test_one_shopper_picking_two_is_sure() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1"], 1.0)
+    f.weight("shelf-1", "a", 5200.0 - 1041.5, 2.0)
+    assert f.due(2.2) == []  # still inside the fusion window
+    [pick] = f.due(2.6)
+    assert (pick.action, pick.gtin, pick.count, pick.track, pick.confidence) == (
+        "pick",
+        TEA,
+        2,
+        "t1",
+        1.0,
+    )
+
+
+def test_scale_noise_is_no_pick() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1"], 1.0)
+    f.weight("shelf-1", "a", 5203.0, 2.0)
+    assert f.due(10.0) == []
+
+
+def test_crowding_without_the_camera_is_unsure_and_the_camera_decides() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [unsure] = f.due(3.0)
+    assert unsure.confidence < 0.5 and "2 shoppers" in (unsure.evidence[0].note or "")
+    f.seen("shelf-1", "a", Seen(4.0, "pick", TEA, 1, 0.95, "t2"))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 4.05)
+    [sure] = f.due(5.0)
+    assert (sure.track, sure.confidence) == ("t2", 0.97)
+
+
+def test_a_put_back_goes_to_the_shopper_who_holds_the_item() -> None:
+    f = fusion(held={"t1": {SOY: 1}, "t2": {}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.weight("shelf-1", "b", 6100.0 + 610.0, 2.0)
+    [put] = f.due(3.0)
+    assert (put.action, put.gtin, put.track, put.confidence) == ("put", SOY, "t1", 0.95)
+
+
+def test_an_item_put_on_the_wrong_slot_is_known_there_by_its_weight() -> None:
+    f = fusion(held={"t1": {NOODLES: 1}})
+    f.people("shelf-1", ["t1"], 1.0)
+    f.weight("shelf-1", "b", 6100.0 + 540.0, 2.0)  # noodles on the soy sauce slot
+    [put] = f.due(3.0)
+    assert (put.gtin, put.action) == (NOODLES, "put")
+    f.people("shelf-1", ["t3"], 4.0)
+    f.weight("shelf-1", "b", 6100.0, 5.5)  # someone else takes the noodles from there
+    [pick] = f.due(6.5)
+    assert (pick.gtin, pick.track, pick.count) == (NOODLES, "t3", 1)
+
+
+def test_a_weight_that_fits_nothing_is_unsure() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1"], 1.0)
+    f.weight("shelf-1", "a", 5200.0 - 300.0, 2.0)
+    [pick] = f.due(3.0)
+    assert pick.confidence == 0.3 and "fits no item" in (pick.evidence[0].note or "")
+
+
+def test_flush_decides_a_leaving_shoppers_changes_now() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1"], 1.0)
+    f.weight("shelf-1", "a", 4680.0, 2.0)
+    [pick] = f.flush({"t1"})
+    assert pick.track == "t1" and f.due(100.0) == []
