@@ -8,8 +8,13 @@ VENV := .venv/bin
 setup:
 	bash .ci/setup.sh
 
+# `make demo MODEL=grab_and_go` (or rfid_box, exit_gate): the unmanned store instead.
 demo: setup
+ifdef MODEL
+	$(VENV)/storehub unmanned demo $(MODEL)
+else
 	$(VENV)/storehub demo
+endif
 
 lint:
 	$(VENV)/ruff check .
@@ -29,6 +34,7 @@ test: setup lint typecheck pytest
 bench: setup
 	$(VENV)/python -m bench.ingest
 	$(VENV)/python -m bench.rfid
+	$(VENV)/python -m bench.checkout
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

@@ -31,7 +31,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from simulators.store.runner import Report, run_scenario
+from simulators.store.play import run_scenario
+from simulators.store.report import Report
 from simulators.store.shoppers import Knobs
 
 MODELS = ("grab_and_go", "rfid_box", "exit_gate")
@@ -78,7 +79,7 @@ def main() -> None:
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else ""))  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
-                "wrong w/o review", "silent unpaid exits", "thieves stopped",
+                "wrong w/o review", "silent unpaid exits", "thieves caught",
                 "declined", "exit p50", "exit p99"):  # fmt: skip
         table.add_column(col)
     for model, s in rows.items():
@@ -94,7 +95,7 @@ def main() -> None:
             f"{s['confirmed']}/{s['corrected']}",
             str(s["wrong_auto_charges"]),
             str(s["silent_unpaid_exits"]),
-            f"{s['thieves_alarmed']}/{s['thieves']}",
+            f"{s['thieves_caught']}/{s['thieves']} ({s['thieves_alarmed']} by alarm)",
             str(s["declined"]),
             f"{s['exit_p50_s'] * 1000:.0f} ms" if s["exit_p50_s"] is not None else "-",
             f"{s['exit_p99_s'] * 1000:.0f} ms" if s["exit_p99_s"] is not None else "-",

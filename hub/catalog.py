@@ -19,6 +19,8 @@ never as TOML floats, which cannot hold money exactly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import sqlite3
 import time
 import tomllib
@@ -298,6 +300,34 @@ class Catalog:
         # Parsing a large catalog takes a while: not on the event loop.
         items = await asyncio.to_thread(parse_catalog, text, str(path))
         return await self.upsert(items)
+
+    async def load_seed(self, path: Path) -> int | None:
+        """Load a seed catalog file (``configs/catalog.toml``) if its content changed since
+        it was last loaded; None when unchanged. Items HQ published since the last load
+        are kept over a restart; editing the file is what makes its values win again."""
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise CatalogError(f"{path}: cannot read: {exc}") from None
+        digest = hashlib.sha256(raw).hexdigest()
+        key = await asyncio.to_thread(os.path.abspath, path)
+        row = await self._journal.call(
+            lambda c: c.execute(
+                "SELECT sha256 FROM catalog_seeds WHERE path = ?", (key,)
+            ).fetchone()
+        )
+        if row is not None and row[0] == digest:
+            return None
+        n = await self.load_file(path)
+        now = self._clock()
+        await self._journal.call(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO catalog_seeds(path, sha256, items, loaded)"
+                " VALUES (?,?,?,?)",
+                (key, digest, n, now),
+            )
+        )
+        return n
 
 
 def shared_catalog(hub: Hub) -> Catalog:

@@ -129,8 +129,12 @@ def devices(
         console.print_json(json.dumps(rows))
         return
     table = Table(title=f"devices of store {cfg.store_id}")
-    for col in ("id", "kind", "zone", "presence", "since", "last seen", "model", "fw", "source"):
+    for col in ("id", "kind", "zone", "presence", "since", "last seen", "model", "fw"):
         table.add_column(col)
+    # Only when HQ provisioned some (cloud sync): where each device is defined.
+    provisioned = any(row["source"] == "cloud" for row in rows)
+    if provisioned:
+        table.add_column("from")
     if secrets:
         table.add_column("password")
     for row in rows:
@@ -148,8 +152,9 @@ def devices(
             _when(row["last_seen"]),
             row["model"] or "",
             row["fw"] or "",
-            "HQ" if row["source"] == "cloud" else "store file",
         ]
+        if provisioned:
+            cells.append("HQ" if row["source"] == "cloud" else "file")
         if secrets:
             cells.append(str(row.get("password") or ""))
         table.add_row(*cells)
@@ -264,6 +269,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("token", "store_api.cli", "Store API bearer tokens."),
     ("sync", "hub.sync.cli", "Cloud sync status."),
     ("sales", "hub.checkout.cli", "Kiosk sales, receipts and e-invoices."),
+    ("unmanned", "hub.unmanned.cli", "Unmanned checkout: demo stores, scenarios, tokens."),
     ("vision", "vision.cli", "Cameras: training, enrolment, evaluation (vision extra)."),
 ]
 #: Groups whose dependencies are an optional extra: left out when not installed.

@@ -487,6 +487,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX unmanned_reviews_status ON unmanned_reviews(status, created);
     """,
+    # catalog seed files (hub/catalog.py): loaded again only when their content changed,
+    # so a restart does not undo what HQ published since (cloud inbox ``catalog.item``).
+    """
+    CREATE TABLE catalog_seeds (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        loaded REAL NOT NULL
+    );
+    """,
 ]
 
 

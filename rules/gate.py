@@ -172,8 +172,11 @@ class GateService:
         path = self.catalog_file
         if path.exists():
             try:
-                n = await self.catalog.load_file(path)
-                log.info("catalog: %d items from %s", n, path)
+                n = await self.catalog.load_seed(path)
+                if n is None:
+                    log.info("catalog: %s unchanged since it was loaded", path)
+                else:
+                    log.info("catalog: %d items from %s", n, path)
             except CatalogError as exc:  # a typo in the seed must not stop the gates
                 log.error("catalog file not loaded: %s", exc)
         await self.catalog.load()

@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.catalog import GtinError, Item, normalise_gtin
 from hub.esl.prices import ANY, PriceRow
@@ -34,6 +34,7 @@ from hub.sync.devices import apply_device
 from hub.sync.errors import ChangeRejected
 from hub.sync.protocol import Change
 from hub.sync.store import put_document, stale
+from hub.unmanned.tokens import load_public_key
 
 Applier = Callable[[sqlite3.Connection, Change], None]
 
@@ -49,6 +50,21 @@ class MemberData(Payload):
     vip: bool = False
     #: Staff id of the account manager a VIP arrival is announced to.
     account_manager: str | None = None
+    #: Card-on-file / deduction agreement tokens: open an unmanned-store session at the
+    #: door (docs/unmanned.md) and are charged at its exit.
+    cards: list[str] = Field(default_factory=list, max_length=10)
+
+
+class EntryKeyData(Payload):
+    """A public key that signs unmanned-store entry tokens (key = its key id)."""
+
+    public_key: str
+
+    @field_validator("public_key")
+    @classmethod
+    def _ed25519(cls, value: str) -> str:
+        load_public_key(value)  # ValueError names what is wrong
+        return value
 
 
 class PlateData(Payload):
@@ -209,4 +225,5 @@ def builtin_appliers() -> dict[str, Applier]:
         "price": apply_price,
         "promotion": apply_promotion,
         "device": apply_device,
+        "entry_key": document_applier(EntryKeyData),
     }

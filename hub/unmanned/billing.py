@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,9 @@ from hub.checkout.sales import sale_lines
 from hub.pricing import Promotion, price_basket
 from hub.pricing.basket import BasketItem, Unit
 from hub.unmanned.sessions import CartLine, Evidence
+
+#: Confidence of a bill whose session may have taken something not in its cart.
+DOUBT_CONFIDENCE = 0.5
 
 
 class BillLine(BaseModel):
@@ -64,53 +68,46 @@ def make_bill(
     device: str | None,
     member: str | None = None,
     basket: str | None = None,
+    doubts: tuple[str, ...] = (),
 ) -> tuple[Bill, Draft]:
     """The bill and the sale draft a payment pays for. Lines whose item the catalog
     does not know cannot be priced: they make the bill unsure (confidence 0)."""
     items: list[BasketItem] = []
     conf: dict[str, float] = {}
+    evidence: dict[str, list[Evidence]] = {}
     reasons: list[str] = []
     for line in cart:
         if line.qty <= 0:
             continue
-        conf[line.gtin] = line.confidence
         item = lookup(line.gtin)
         if item is None:
             reasons.append(f"{line.gtin}: not in the catalog")
-            conf[line.gtin] = 0.0
             continue
-        if item.unit == "kg":
-            # Sold by weight: the shelf's grams are the measure (evidence carries them).
-            grams = round((item.weight_g or 1000.0) * line.qty)
-            items.append(
-                BasketItem(
-                    gtin=item.gtin,
-                    name=item.name,
-                    unit_price=item.price,
-                    tax_rate=item.tax_rate if item.tax_rate is not None else default_tax,
-                    unit=Unit.KG,
-                    grams=grams,
-                    epcs=tuple(line.epcs),
-                )
+        # Keyed by the catalog's GTIN-14: the sale lines below carry that form.
+        conf[item.gtin] = min(conf.get(item.gtin, 1.0), line.confidence)
+        evidence.setdefault(item.gtin, []).extend(line.evidence)
+        # Sold by weight: the shelf's grams are the measure (evidence carries them).
+        measure: dict[str, Any] = (
+            {"unit": Unit.KG, "grams": round((item.weight_g or 1000.0) * line.qty)}
+            if item.unit == "kg"
+            else {"qty": line.qty}
+        )
+        items.append(
+            BasketItem(
+                gtin=item.gtin,
+                name=item.name,
+                unit_price=item.price,
+                tax_rate=item.tax_rate if item.tax_rate is not None else default_tax,
+                epcs=tuple(line.epcs),
+                **measure,
             )
-        else:
-            items.append(
-                BasketItem(
-                    gtin=item.gtin,
-                    name=item.name,
-                    unit_price=item.price,
-                    tax_rate=item.tax_rate if item.tax_rate is not None else default_tax,
-                    qty=line.qty,
-                    epcs=tuple(line.epcs),
-                )
-            )
+        )
         if line.confidence < 1.0:
             why = {e.note for e in line.evidence if e.note}
             if why:
                 reasons.append(f"{item.name}: {'; '.join(sorted(why))}")
     priced = price_basket(items, promotions, currency=currency, now=now, member=member)
     lines, promos = sale_lines(priced)
-    by_gtin = {ln.gtin: ln for ln in cart}
     bill_lines = tuple(
         BillLine(
             gtin=sl.gtin,
@@ -120,7 +117,7 @@ def make_bill(
             amount=sl.amount,
             confidence=conf.get(sl.gtin, 1.0),
             epcs=sl.epcs,
-            evidence=tuple(by_gtin[sl.gtin].evidence) if sl.gtin in by_gtin else (),
+            evidence=tuple(evidence.get(sl.gtin, ())),
         )
         for sl in lines
     )
@@ -139,6 +136,11 @@ def make_bill(
         if ln.qty > 0 and lookup(ln.gtin) is None
     )
     all_lines = bill_lines + unknown
+    confidence = min((ln.confidence for ln in all_lines), default=1.0)
+    if doubts:
+        # The cart may miss an item a crowd took: never charge it without a look.
+        confidence = min(confidence, DOUBT_CONFIDENCE)
+        reasons += [f"maybe missing: {d}" for d in doubts]
     bill = Bill(
         session=session,
         device=device,
@@ -146,7 +148,7 @@ def make_bill(
         currency=currency,
         lines=all_lines,
         total=sum(ln.amount for ln in lines),
-        confidence=min((ln.confidence for ln in all_lines), default=1.0),
+        confidence=confidence,
         reasons=tuple(reasons),
         member=member,
     )

@@ -60,7 +60,7 @@ class UnmannedConfig(BaseModel):
     fuse_window_s: float = Field(default=0.8, gt=0, le=10)
     #: grab_and_go: a shopper who stepped away from a shelf this recently still counts
     #: as standing there.
-    presence_grace_s: float = Field(default=1.0, ge=0, le=10)
+    presence_grace_s: float = Field(default=0.5, ge=0, le=10)
 
     @model_validator(mode="after")
     def _check(self) -> UnmannedConfig:

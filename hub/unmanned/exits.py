@@ -87,6 +87,24 @@ class Exits:
                 s.cart.clear()
                 await self.svc.save(s)
 
+    async def zone_clear(
+        self, door: str, s: ShopperSession | None, t0: float, *, waited: bool = False
+    ) -> bool:
+        """After the reads of the exit zone came in (``exit_read_wait_s``, unless the caller
+        ``waited``): no unpaid tag there (or no reader). Otherwise the door stays shut
+        (:meth:`block`)."""
+        reader = self.cfg.exit_reader
+        if reader is None:
+            return True
+        if not waited:
+            await asyncio.sleep(self.cfg.exit_read_wait_s)
+        unpaid = self.unpaid_in_zone(reader, t0 - self.cfg.zone_window_s)
+        if not unpaid:
+            return True
+        await self.block(door, reader, unpaid, s)
+        self.svc.decided("blocked", t0)
+        return False
+
     def unpaid_in_zone(self, reader: str, since: float) -> list[str]:
         paid = self.svc.paid
         seen = self.svc.reads.get(reader, {})
@@ -146,7 +164,7 @@ class Exits:
         svc = self.svc
         await svc.flush_picks(s)
         bill, draft = svc.bill(s, device=device, extra=extra)
-        if not bill.lines:
+        if not bill.lines and not s.doubts:
             return "empty"
         reason = None
         if s.suspended or svc.emergency:
@@ -195,21 +213,19 @@ class GrabAndGo(Exits):
             svc.decided("open", t0)
             return
         s.state = "billing"
+        # The shelves' last events travel on other connections than the door's: give
+        # them the same moment the exit readers get before the cart is billed.
+        await asyncio.sleep(self.cfg.exit_read_wait_s)
         outcome = await self.settle(s, [], door, t0)
         if outcome == "declined":
             s.state = "open"
             await svc.save(s)
             svc.decided("declined", t0)
             return
-        if self.cfg.exit_reader:
-            await asyncio.sleep(self.cfg.exit_read_wait_s)
-            unpaid = self.unpaid_in_zone(self.cfg.exit_reader, t0 - self.cfg.zone_window_s)
-            if unpaid:
-                await self.block(door, self.cfg.exit_reader, unpaid, s)
-                s.state = "open"
-                await svc.save(s)
-                svc.decided("blocked", t0)
-                return
+        if not await self.zone_clear(door, s, t0, waited=True):
+            s.state = "open"
+            await svc.save(s)
+            return
         svc.open_door(door, s.id)
         await svc.save(s)
         svc.decided(outcome, t0)
@@ -240,12 +256,7 @@ class RfidBox(Exits):
         if svc.emergency:
             await self.emergency_exit(door, s, t0)
             return
-        assert self.cfg.exit_reader is not None
-        await asyncio.sleep(self.cfg.exit_read_wait_s)
-        unpaid = self.unpaid_in_zone(self.cfg.exit_reader, t0 - self.cfg.zone_window_s)
-        if unpaid:
-            await self.block(door, self.cfg.exit_reader, unpaid, s)
-            svc.decided("blocked", t0)
+        if not await self.zone_clear(door, s, t0):
             return
         svc.open_door(door, s.id if s else None)
         svc.decided("open", t0)

@@ -5,9 +5,11 @@ was suspended (emergency), or when a session timed out with a cart.  The
 shopper has already left (a review never holds the door); the decision is
 charged to the session's payment token afterwards.  Statuses::
 
-    pending ──confirm──▶ confirmed ──charge──▶ charged | payment_failed
-            ──correct──▶ corrected ──charge──▶ charged | payment_failed
+    pending ──confirm──▶ charged | payment_failed | cleared (nothing to charge)
+            ──correct──▶ charged | payment_failed | cleared
             ──dismiss──▶ dismissed            (nothing is charged)
+
+``bill`` stays what the hub billed; ``final`` is the bill staff settled on.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.unmanned.billing import Bill
 
-Status = Literal["pending", "confirmed", "corrected", "dismissed", "charged", "payment_failed"]
+Status = Literal[
+    "pending", "confirmed", "corrected", "dismissed", "charged", "cleared", "payment_failed"
+]
 
 
 class ReviewError(LookupError):
@@ -50,6 +54,8 @@ class Review(BaseModel):
     decided_at: float | None = None
     note: str | None = None
     corrected: tuple[Correction, ...] = ()
+    #: The bill charged after the decision (the original, or as corrected).
+    final: Bill | None = None
     sale_id: str | None = None
     error: str | None = None
 

@@ -36,10 +36,10 @@ from hub.state import FlagChanged
 from hub.state import attach as attach_flags
 from hub.unmanned import review as rv
 from hub.unmanned import sessions as ss
-from hub.unmanned import tokens
 from hub.unmanned.billing import Bill, make_bill
 from hub.unmanned.config import UnmannedConfig
-from hub.unmanned.sessions import Evidence, ShopperSession, Via
+from hub.unmanned.entry import Entrance
+from hub.unmanned.sessions import ShopperSession
 from hub.unmanned.shelves import Pick, Seen, ShelfFusion, ShelfSpec
 
 if TYPE_CHECKING:
@@ -64,16 +64,11 @@ class UnmannedService:
         #: door → (session, until): the session the door was last opened for.
         self.opened_for: dict[str, tuple[str, float]] = {}
         self.emergency = False
-        self._keys_checked = 0.0
-        self.verifier = tokens.TokenVerifier(
-            hub.store_id,
-            {},
-            leeway_s=self.config.token_leeway_s,
-            max_party=self.config.max_party,
-            clock=self.clock,
-        )
+        self.entrance = Entrance(self)
         shelves = {
-            d.id: ShelfSpec(slots=dict(d.config.slots), noise_g=d.config.noise_g)
+            d.id: ShelfSpec(
+                slots=dict(d.config.slots), noise_g=d.config.noise_g, settle_s=d.config.settle_s
+            )
             for d in hub.registry
             if isinstance(d.config, ShelfConfig)
         }
@@ -92,6 +87,8 @@ class UnmannedService:
         self.default_tax = Decimal("0.13")
         self.exits: Exits | None = None
         self.ready = asyncio.Event()
+        #: One staff decision at a time: two taps on "confirm" must not charge twice.
+        self.deciding = asyncio.Lock()
         r = hub.metrics.registry
         self.m_sessions = Counter(
             "storehub_unmanned_sessions_total", "Sessions opened", ["via"], registry=r
@@ -152,7 +149,7 @@ class UnmannedService:
                 self.by_track[t] = s.id
         flags = await attach_flags(self.hub)
         self.emergency = flags.get("emergency") is True
-        await self.reload_keys()
+        await self.entrance.reload_keys()
         self.exits = make_exits(self)
         self.ready.set()
 
@@ -210,15 +207,15 @@ class UnmannedService:
         p: Any = event.payload
         kind, name = event.kind, event.name
         if kind == "door" and name == "credential":
-            await self.credential(event.device, p.method, p.value)
+            await self.entrance.credential(event.device, p.method, p.value)
         elif kind == "door" and name == "passage":
-            await self.passage(event, p)
+            await self.entrance.passage(event, p)
         elif kind == "kiosk" and name == "card":
             door = getattr(self.hub.registry.get(event.device), "config", None)
             entry = getattr(door, "entry_door", None) or self.config.entry_door
-            await self.open_by_card(entry, p.token, via_device=event.device)
+            await self.entrance.open_by_card(entry, p.token, via_device=event.device)
         elif name == "member_seen" and event.device == self.config.face_camera:
-            await self.open_by_face(p.member)
+            await self.entrance.open_by_face(p.member)
         elif kind == "shelf" and self.fusion.knows(event.device):
             self.shelf(event, p)
             return
@@ -240,130 +237,6 @@ class UnmannedService:
             self.fusion.people(event.device, list(p.tracks), p.ts)
 
     # -- sessions ------------------------------------------------------------------
-
-    async def reload_keys(self) -> None:
-        """The entry keys of the store file and those HQ published (cloud inbox)."""
-        texts = dict(await self.hub.journal.call(tokens.stored_keys))
-        texts.update(self.config.entry_keys)
-        keys = {}
-        for kid, text in texts.items():
-            try:
-                keys[kid] = tokens.load_public_key(text)
-            except ValueError as exc:
-                log.error("entry key %s ignored: %s", kid, exc)
-        self.verifier.keys = keys
-        self._keys_checked = time.monotonic()
-
-    async def credential(self, door: str, method: str, value: str) -> ShopperSession | None:
-        if method == "card":
-            return await self.open_by_card(door, value, via_device=door)
-        try:
-            claims = self.verifier.verify(value)
-        except tokens.TokenRefused as exc:
-            if exc.reason.startswith("unknown signing key") and (
-                time.monotonic() - self._keys_checked > 5
-            ):
-                await self.reload_keys()  # HQ may have rotated keys: look once more
-                return await self.credential(door, method, value)
-            await self.refuse(door, exc.reason)
-            return None
-        return await self.open_session(
-            door, "qr", member=claims.member, pay=claims.pay, party=claims.party, jti=claims.jti
-        )
-
-    async def open_by_card(
-        self, door: str, token: str, *, via_device: str
-    ) -> ShopperSession | None:
-        member = await self.hub.journal.call(lambda c: card_owner(c, token))
-        if member is None:
-            await self.refuse(via_device, "unknown card")
-            return None
-        return await self.open_session(door, "card", member=member, pay=token)
-
-    async def open_by_face(self, member: str) -> ShopperSession | None:
-        now = self.clock()
-        for s in self.sessions.values():
-            if s.member == member and s.state == "open" and now - s.opened < 60:
-                return None  # the same face seen again at the door
-        cards = await self.hub.journal.call(lambda c: member_cards(c, member))
-        if not cards:
-            await self.refuse(self.config.entry_door, f"member {member} has no card on file")
-            return None
-        return await self.open_session(self.config.entry_door, "face", member=member, pay=cards[0])
-
-    async def refuse(self, device: str, reason: str) -> None:
-        self.m_refused.labels(reason.split(" ")[0]).inc()
-        log.info("entry refused at %s: %s", device, reason)
-        await self.journal_event("entry_refused", {"device": device, "reason": reason})
-
-    async def open_session(
-        self,
-        door: str,
-        via: Via,
-        *,
-        member: str | None,
-        pay: str | None,
-        party: int = 1,
-        jti: str | None = None,
-    ) -> ShopperSession | None:
-        now = self.clock()
-        s = ShopperSession(
-            id=ss.new_session_id(), opened=now, via=via, member=member, pay_token=pay, party=party
-        )
-
-        def write(conn: Any) -> None:
-            if jti is not None:
-                tokens.use(conn, jti, s.id, now)
-            ss.save(conn, s, now)
-
-        try:
-            await self.hub.journal.call(write)
-        except tokens.TokenRefused as exc:
-            await self.refuse(door, exc.reason)
-            return None
-        self.sessions[s.id] = s
-        self.m_sessions.labels(via).inc()
-        await self.journal_event(
-            "session_opened", {"session": s.id, "via": via, "member": member, "party": party}
-        )
-        self.open_door(door, s.id)
-        return s
-
-    async def passage(self, event: DeviceEvent, p: Any) -> None:
-        door = event.device
-        assert self.exits is not None
-        if p.direction == "in" and door == self.config.entry_door:
-            sid = p.session
-            if sid is None:
-                held = self.opened_for.get(door)
-                sid = held[0] if held and held[1] >= self.clock() else None
-            s = self.sessions.get(sid) if sid else None
-            if s is None:
-                await self.hub.alerts.raise_(
-                    "unmanned_tailgating",
-                    "warning",
-                    f"someone entered through {door} without a session",
-                    device=door,
-                    zone=event.zone,
-                    data={"track": p.track},
-                )
-                return
-            s.entered += 1
-            if s.entered > s.party:
-                await self.hub.alerts.raise_(
-                    "unmanned_tailgating",
-                    "warning",
-                    f"more people entered than session {s.id} lets in ({s.party})",
-                    device=door,
-                    zone=event.zone,
-                    data={"session": s.id, "track": p.track},
-                )
-            if p.track and p.track not in s.tracks:
-                s.tracks.append(p.track)
-                self.by_track[p.track] = s.id
-            await self.save(s)
-            return
-        await self.exits.passage(event, p)
 
     def session_of(self, session: str | None, track: str | None) -> ShopperSession | None:
         if session and session in self.sessions:
@@ -411,12 +284,14 @@ class UnmannedService:
         return s.items() if s is not None else {}
 
     async def flush_picks(self, s: ShopperSession) -> None:
+        """Decide now the shelf changes the session's people were at (they are leaving;
+        the session may close before this runs, so its own picks go to it directly)."""
         for pick in self.fusion.flush(set(s.tracks)):
-            await self.apply_pick(pick)
+            await self.apply_pick(pick, mine=s if pick.track in s.tracks else None)
 
-    async def apply_pick(self, pick: Pick) -> None:
+    async def apply_pick(self, pick: Pick, *, mine: ShopperSession | None = None) -> None:
         log.debug("pick %s", pick)
-        s = self.session_of(None, pick.track)
+        s = mine or self.session_of(None, pick.track)
         if s is None:
             await self.hub.alerts.raise_(
                 "unmanned_unattributed",
@@ -426,6 +301,11 @@ class UnmannedService:
                 data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
             )
             return
+        for other in pick.also:
+            o = self.session_of(None, other)
+            if o is not None and o.id != s.id:
+                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
+                await self.save(o)
         ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
         evidence = [ev, *pick.evidence[1:]]
         if pick.action == "pick":
@@ -462,6 +342,7 @@ class UnmannedService:
                 )
         return make_bill(
             lines,
+            doubts=tuple(s.doubts) if s is not None else (),
             lookup=self.catalog_get,
             promotions=tuple(self.promotions()),
             currency=self.currency,
@@ -551,28 +432,13 @@ class UnmannedService:
             Entry(type="unmanned", ts=now, name=name, data=json.dumps(data), stream=stream)
         )
 
-    # -- staff -------------------------------------------------------------------------
+    # -- staff (hub/unmanned/staff.py) ------------------------------------------------
 
     async def let_out(self, session_id: str, *, by: str) -> rv.Review | None:
-        """Staff let out a shopper whose payment was declined: the exit opens and the
-        bill goes to the review queue (charged when the shopper sorted out payment).
-        ``LookupError`` for an unknown or closed session."""
-        s = self.sessions.get(session_id)
-        if s is None:
-            raise LookupError(f"no open session {session_id}")
-        review = None
-        if s.items():
-            bill, _ = self.bill(s, device=self.config.exit_door)
-            review = await self.to_review(s, bill, f"payment declined; let out by {by}")
-            s.cart.clear()
-        door = self.config.exit_door
-        outer = getattr(self.exits, "outer", None)
-        if self.config.model == "exit_gate" and isinstance(outer, str):
-            door = outer
-        if door:
-            self.open_door(door, s.id)
-        await self.save(s)
-        return review
+        """Staff let out a shopper whose payment was declined (see :func:`staff.let_out`)."""
+        from hub.unmanned import staff
+
+        return await staff.let_out(self, session_id, by=by)
 
     async def decide(
         self,
@@ -583,105 +449,11 @@ class UnmannedService:
         lines: tuple[rv.Correction, ...] = (),
         note: str | None = None,
     ) -> rv.Review:
-        """Confirm, correct or dismiss a pending review; confirmed/corrected bills are
-        charged to the session's token at once. :class:`ReviewError`."""
-        r = await self.hub.journal.call(lambda c: rv.load(c, review_id))
-        if r is None:
-            raise rv.ReviewError(f"no review {review_id}")
-        if r.status != "pending":
-            raise rv.ReviewError(f"review {review_id} is already {r.status}")
-        now = self.clock()
-        decided = r.model_copy(
-            update={
-                "status": decision,
-                "decided_by": by,
-                "decided_at": now,
-                "note": note,
-                "corrected": lines,
-            }
-        )
-        await self.hub.journal.call(lambda c: rv.save(c, decided))
-        if decision == "dismissed":
-            return decided
-        r = decided
-        s = await self.hub.journal.call(lambda c: ss.load_one(c, decided.session or ""))
-        cart = [
-            ss.CartLine(
-                gtin=ln.gtin,
-                qty=ln.qty,
-                epcs=list(ln.epcs),
-                evidence=[*ln.evidence, Evidence(source="staff", device=by, ts=now, confidence=1)],
-            )
-            for ln in r.bill.lines
-        ]
-        if decision == "corrected":
-            wanted = {c.gtin.zfill(14): c.qty for c in lines}
-            cart = [ln for ln in cart if ln.gtin not in wanted]
-            cart += [
-                ss.CartLine(
-                    gtin=g,
-                    qty=q,
-                    evidence=[Evidence(source="staff", device=by, ts=now, confidence=1)],
-                )
-                for g, q in wanted.items()
-                if q > 0
-            ]
-        holder = ShopperSession(
-            id=r.session or "", opened=now, via="qr", member=r.bill.member, cart={}
-        )
-        for ln in cart:
-            holder.cart[ln.gtin] = ln
-        bill, draft = make_bill(
-            list(holder.cart.values()),
-            lookup=self.catalog_get,
-            promotions=tuple(self.promotions()),
-            currency=self.currency,
-            default_tax=self.default_tax,
-            now=now,
-            store=self.hub.store_id,
-            session=r.session,
-            device=r.bill.device,
-            member=r.bill.member,
-        )
-        if bill.total == 0:
-            r = r.model_copy(update={"status": "charged"})
-        elif s is None or s.pay_token is None:
-            r = r.model_copy(update={"status": "payment_failed", "error": "no payment token"})
-        else:
-            assert self.cashier is not None
-            done = await self.cashier.charge(f"{r.id}-charge", draft, s.pay_token)
-            if done is None:
-                r = r.model_copy(update={"status": "payment_failed", "error": "declined"})
-                await self.hub.alerts.raise_(
-                    "unmanned_payment_failed",
-                    "warning",
-                    f"review {r.id}: the session's payment was declined",
-                    data={"review": r.id, "session": r.session},
-                )
-            else:
-                r = r.model_copy(update={"status": "charged", "sale_id": done.sale.id})
-                await self.receipt(r.session, done)
-        final = r
-        await self.hub.journal.call(lambda c: rv.save(c, final))
-        if not await self.hub.journal.call(lambda c: rv.listing(c, "pending", 1)):
-            await self.hub.alerts.resolve(key="unmanned_review")
-        return final
+        """Confirm, correct or dismiss a pending review (see :func:`staff.decide`)."""
+        from hub.unmanned import staff
 
-
-def card_owner(conn: Any, token: str) -> str | None:
-    """The member whose card-on-file list (cloud member data ``cards``) holds ``token``."""
-    row = conn.execute(
-        "SELECT m.id FROM sync_members m, json_each(m.data, '$.cards') c WHERE c.value = ?",
-        (token,),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def member_cards(conn: Any, member: str) -> list[str]:
-    row = conn.execute(
-        "SELECT value FROM sync_members m, json_each(m.data, '$.cards') WHERE m.id = ?", (member,)
-    ).fetchall()
-    return [str(r[0]) for r in row]
+        async with self.deciding:
+            return await staff.decide(self, review_id, decision, by=by, lines=lines, note=note)
 
 
 def service(hub: Hub) -> UnmannedService | None:

@@ -64,6 +64,8 @@ class ShopperSession(BaseModel):
     closed: float | None = None
     sales: list[str] = Field(default_factory=list)
     reviews: list[str] = Field(default_factory=list)
+    #: Why the cart may miss something (an item taken in a crowd may be theirs).
+    doubts: list[str] = Field(default_factory=list)
 
     @property
     def inside(self) -> int:

@@ -31,6 +31,9 @@ from hub.unmanned.sessions import Evidence
 
 Action = Literal["pick", "put"]
 
+#: How far a hand may be stamped off the scale's clock (two devices' timestamps).
+HAND_SLACK_S = 0.1
+
 
 @dataclass(frozen=True, slots=True)
 class Seen:
@@ -51,6 +54,8 @@ class _Pending:
     ts: float
     delta: float
     tracks: tuple[str, ...]
+    #: When the slot's scale reported before this: hands after it are this change's.
+    prev: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +68,25 @@ class Pick:
     track: str | None
     confidence: float
     evidence: tuple[Evidence, ...]
+    #: Other tracks at the shelf who may have taken (part of) it: their bills go to
+    #: review rather than risk a silent wrong charge.
+    also: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
 class ShelfSpec:
     slots: dict[str, str]
     noise_g: float = 3.0
+    #: The scale reports this long after the hand the camera saw.
+    settle_s: float = 0.3
 
 
 @dataclass(slots=True)
 class _Shelf:
     spec: ShelfSpec
     grams: dict[str, float] = field(default_factory=dict)
+    #: When each slot's scale last reported a change.
+    reported: dict[str, float] = field(default_factory=dict)
     present: dict[str, float] = field(default_factory=dict)  # track → since
     left: dict[str, float] = field(default_factory=dict)  # track → when it left
     #: Units of other items known to sit on a slot (put back in the wrong place).
@@ -109,13 +121,16 @@ class ShelfFusion:
     def weight(self, shelf: str, slot: str, grams: float, ts: float) -> None:
         s = self._shelves[shelf]
         before = s.grams.get(slot)
+        prev = s.reported.get(slot, 0.0)
         s.grams[slot] = grams
         if before is None:
+            s.reported[slot] = ts
             return  # the first reading after a start is the baseline
         delta = grams - before
         if abs(delta) <= 3 * s.spec.noise_g * math.sqrt(2):
-            return  # scale noise
-        self._pending.append(_Pending(shelf, slot, ts, delta, self.tracks_at(shelf, ts)))
+            return  # scale noise (the hands since the last change are still to come)
+        s.reported[slot] = ts
+        self._pending.append(_Pending(shelf, slot, ts, delta, self.tracks_at(shelf, ts), prev))
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
         self._seen[(shelf, slot)].append(seen)
@@ -143,7 +158,7 @@ class ShelfFusion:
         if not ready:
             return []
         self._pending = [p for p in self._pending if now - p.ts < self.window]
-        out = [self._decide(p) for p in sorted(ready, key=lambda p: p.ts)]
+        out = [pick for p in sorted(ready, key=lambda p: p.ts) for pick in self._decide(p)]
         horizon = now - 4 * self.window
         for key, seen in list(self._seen.items()):
             kept = [x for x in seen if x.ts >= horizon]
@@ -160,22 +175,88 @@ class ShelfFusion:
         if not mine:
             return []
         self._pending = [p for p in self._pending if not tracks & set(p.tracks)]
-        return [self._decide(p) for p in sorted(mine, key=lambda p: p.ts)]
+        return [pick for p in sorted(mine, key=lambda p: p.ts) for pick in self._decide(p)]
 
-    def _take_seen(self, p: _Pending, action: Action) -> Seen | None:
+    def _near(self, p: _Pending, action: Action) -> list[Seen]:
+        """The camera's detections of this slot and action within the window, nearest first."""
+        lag = self._shelves[p.shelf].spec.settle_s
+
+        def off(x: Seen) -> float:
+            return abs(x.ts + lag - p.ts)
+
         seen = self._seen.get((p.shelf, p.slot), [])
-        near = [x for x in seen if x.action == action and abs(x.ts - p.ts) <= self.window]
-        if not near:
-            return None
-        best = min(near, key=lambda x: abs(x.ts - p.ts))
-        seen.remove(best)
-        return best
+        near = [x for x in seen if x.action == action and off(x) <= self.window]
+        return sorted(near, key=off)
 
-    def _decide(self, p: _Pending) -> Pick:
+    def _hands_since(self, p: _Pending, action: Action) -> list[Seen]:
+        """The hands seen since the slot's previous change, earliest first, as many as
+        the scale's units (the scale reports once for hands that overlap): empty when
+        they do not add up."""
         s = self._shelves[p.shelf]
+        seen = self._seen.get((p.shelf, p.slot), [])
+        since = [
+            x
+            for x in seen
+            if x.action == action and p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S
+        ]
+        w = self.unit_weight(s.spec.slots.get(p.slot, "")) or 0.0
+        units = round(abs(p.delta) / w) if w else 0
+        taken: list[Seen] = []
+        for x in sorted(since, key=lambda x: x.ts):
+            if sum(h.count for h in taken) >= units:
+                break
+            taken.append(x)
+        if not taken or sum(h.count for h in taken) != units:
+            return []
+        return taken
+
+    def _consume(self, p: _Pending, used: list[Seen]) -> None:
+        seen = self._seen.get((p.shelf, p.slot), [])
+        for x in used:
+            if x in seen:
+                seen.remove(x)
+
+    def _decide(self, p: _Pending) -> list[Pick]:
+        """One pick, or one per hand when the camera saw several shoppers' hands whose
+        units add up to what the scale lost or gained at once (two reaching together)."""
         action: Action = "pick" if p.delta < 0 else "put"
+        hands = self._hands_since(p, action) or self._near(p, action)
+        one = self._decide_one(p, action, hands[0] if hands else None)
+        tracks = [h.track for h in hands]
+        if (
+            len(hands) >= 2
+            and None not in tracks
+            and len(set(tracks)) == len(hands)
+            and sum(h.count for h in hands) == one.count
+        ):
+            self._consume(p, hands)
+            one = self._decide_one(p, action, hands[0], hands=len(hands))
+            self._book_misplaced(p, one)
+            return [self._hand_pick(p, one, h) for h in hands]
+        self._consume(p, hands[:1])
+        self._book_misplaced(p, one)
+        return [one]
+
+    def _hand_pick(self, p: _Pending, one: Pick, h: Seen) -> Pick:
+        assert h.track is not None
+        sure = 0.97 if h.confidence >= 0.8 and h.track in p.tracks else 0.7
+        if h.gtin is not None and h.gtin != one.gtin:
+            sure = min(sure, 0.6)
+        weight = one.evidence[0].model_copy(update={"note": f"{len(p.tracks)} hands at once"})
+        vision = Evidence(
+            source="vision",
+            device=p.shelf,
+            ts=h.ts,
+            confidence=h.confidence,
+            slot=p.slot,
+            tracks=(h.track,),
+        )
+        conf = round(sure * one.evidence[0].confidence, 3)
+        return Pick(p.shelf, p.slot, one.action, one.gtin, h.count, h.track, conf, (weight, vision))
+
+    def _decide_one(self, p: _Pending, action: Action, cam: Seen | None, *, hands: int = 1) -> Pick:
+        s = self._shelves[p.shelf]
         grams = abs(p.delta)
-        cam = self._take_seen(p, action)
         notes: list[str] = []
         # Who: the camera's hand, a single track, or the one holding the item.
         track, who = self._who(p, cam, action, notes)
@@ -201,10 +282,9 @@ class ShelfFusion:
             count = cam.count if cam else 1
             what = 0.3
             notes.append(f"{grams:.0f} g fits no item expected here")
-        if cam is not None and cam.count != count:
+        if cam is not None and cam.count != count and hands == 1:
             what *= 0.8
             notes.append(f"the camera counted {cam.count}, the scale {count}")
-        self._book_misplaced(s, p.slot, action, gtin, count)
         evidence = [
             Evidence(
                 source="weight",
@@ -227,8 +307,20 @@ class ShelfFusion:
                     tracks=(cam.track,) if cam.track else (),
                 )
             )
+        also: tuple[str, ...] = ()
+        unexplained = cam is None or cam.track is None or (cam.count < count and hands == 1)
+        if len(p.tracks) > 1 and (unexplained or who < 0.9):
+            also = tuple(t for t in p.tracks if t != track)
         return Pick(
-            p.shelf, p.slot, action, gtin, count, track, round(who * what, 3), tuple(evidence)
+            p.shelf,
+            p.slot,
+            action,
+            gtin,
+            count,
+            track,
+            round(who * what, 3),
+            tuple(evidence),
+            also,
         )
 
     def _who(
@@ -291,8 +383,14 @@ class ShelfFusion:
         scored.sort()
         return [(g, n) for _, g, n in scored]
 
-    @staticmethod
-    def _book_misplaced(s: _Shelf, slot: str, action: Action, gtin: str, count: int) -> None:
+    def _book_misplaced(self, p: _Pending, pick: Pick) -> None:
+        s, slot, action, gtin, count = (
+            self._shelves[p.shelf],
+            p.slot,
+            pick.action,
+            pick.gtin,
+            pick.count,
+        )
         if gtin == s.spec.slots.get(slot):
             return
         here = s.misplaced[slot]

@@ -14,21 +14,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.checkout.payment import SimulatedProvider
-from hub.checkout.sales import load_sale
-from hub.db import connect_reader
 from hub.hub import Hub
 from hub.state import attach as attach_flags
-from hub.unmanned import review as rv
-from hub.unmanned.review import Correction
 from hub.unmanned.service import UnmannedService
 from hub.unmanned.tokens import issue
 from simulators.base import DeviceSimulator, endpoint_for
@@ -37,62 +29,14 @@ from simulators.registry import simulator_for
 from simulators.rfid_gate import RfidGateSimulator
 from simulators.shelf import ShelfSimulator
 from simulators.store.layout import catalog_items
+from simulators.store.report import Report
+from simulators.store.scoring import score
 from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list
 
 READ_CYCLES = 3
 EXIT_TIMEOUT_S = 5.0
-
-
-@dataclass(slots=True)
-class Outcome:
-    shopper: int
-    session: str | None
-    truth: dict[str, int]
-    charged: dict[str, int]
-    reviewed: bool
-    review_outcome: str | None
-    exit: str
-    latency: float | None
-    thief: bool
-    alarmed: bool
-    silent_unpaid: bool
-
-    @property
-    def exact(self) -> bool:
-        return self.truth == self.charged
-
-
-@dataclass(slots=True)
-class Report:
-    knobs: Knobs
-    outcomes: list[Outcome] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        honest = [o for o in self.outcomes if not o.thief]
-        lat = sorted(o.latency for o in self.outcomes if o.latency is not None)
-
-        def pct(q: float) -> float | None:
-            return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
-
-        reviews = [o.review_outcome for o in self.outcomes if o.reviewed]
-        return {
-            "model": self.knobs.model,
-            "shoppers": len(self.outcomes),
-            "exact": sum(o.exact for o in honest),
-            "honest": len(honest),
-            "reviewed": sum(o.reviewed for o in self.outcomes),
-            "confirmed": reviews.count("confirmed"),
-            "corrected": reviews.count("corrected"),
-            "wrong_auto_charges": sum(1 for o in honest if not o.exact and not o.reviewed),
-            "silent_unpaid_exits": sum(o.silent_unpaid for o in self.outcomes),
-            "thieves_alarmed": sum(o.thief and o.alarmed for o in self.outcomes),
-            "thieves": sum(o.thief for o in self.outcomes),
-            "declined": sum(o.exit == "declined" for o in self.outcomes),
-            "exit_p50_s": pct(0.5),
-            "exit_p99_s": pct(0.99),
-            "seconds": round(self.seconds, 1),
-        }
+#: Longest a simulated visit may take before it is reported as stuck.
+VISIT_TIMEOUT_S = 180.0
 
 
 class StoreRun:
@@ -104,11 +48,14 @@ class StoreRun:
         *,
         provider: SimulatedProvider | None = None,
         port: int | None = None,
+        staff: bool = True,
     ) -> None:
         self.hub = hub
         self.k = knobs
         self.key = key
         self.provider = provider
+        #: Simulated staff work the review queue after the run (the demo leaves it to people).
+        self.staff = staff
         self.rng = random.Random(knobs.seed)
         self.sims: dict[str, DeviceSimulator[Any]] = {}
         for d in hub.registry:
@@ -146,12 +93,12 @@ class StoreRun:
             await asyncio.wait_for(self.svc.ready.wait(), 15)
             await self._baseline()
             self._cast()
-            jobs = [self._visit(s) for s in self.shoppers]
+            jobs = [self._guarded(s) for s in self.shoppers]
             if self.k.fire_at is not None:
                 jobs.append(self._fire())
             await asyncio.gather(*jobs)
             await asyncio.sleep(1.0)
-            outcomes = await self._score()
+            outcomes = await score(self, staff=self.staff)
         finally:
             for sim in self.sims.values():
                 await sim.__aexit__(None, None, None)
@@ -172,10 +119,23 @@ class StoreRun:
         failing = set(rng.sample(rest, min(k.payment_failures, len(rest))))
         for i in range(k.shoppers):
             token = f"declined-{i}" if i in failing else f"tok-{i}"
-            self.shoppers.append(Shopper(i, f"t{i}", token, thief=i in thieves))
+            crowd = rng.random() < k.crowd
+            self.shoppers.append(Shopper(i, f"t{i}", token, thief=i in thieves, crowd=crowd))
+
+    async def _guarded(self, sh: Shopper) -> None:
+        """A visit, bounded: a shopper stuck for good is reported, not waited for."""
+        try:
+            async with asyncio.timeout(VISIT_TIMEOUT_S):
+                await self._visit(sh)
+        except TimeoutError:
+            sh.exit = "stuck"
+            self.log.append(f"shopper {sh.n}: stuck for {VISIT_TIMEOUT_S} s")
 
     async def _visit(self, sh: Shopper) -> None:
-        await asyncio.sleep(self.rng.uniform(0, self.k.arrive_over_s))
+        spread = self.k.arrivals_s
+        # The crowd arrives together, half way through the arrivals.
+        start = spread / 2 + self.rng.uniform(0, 0.5) if sh.crowd else self.rng.uniform(0, spread)
+        await asyncio.sleep(start)
         if not await self._enter(sh):
             return
         if self.k.model == "grab_and_go":
@@ -226,7 +186,7 @@ class StoreRun:
         k, rng = self.k, self.rng
         where = self._where()
         wanted = shopping_list(rng, sorted(where), *k.items)
-        if rng.random() < k.crowd:
+        if sh.crowd:
             # Crowding: everyone picked for it goes to the first shelf's first slot.
             first = next(iter(where.values()))
             wanted.insert(0, first[0].config.slots[first[1]])
@@ -265,8 +225,11 @@ class StoreRun:
             await shelf.action(slot, "pick" if action == "pick" else "put", gtin, 1, conf, track)
         sign = -1 if action == "pick" else 1
         shelf.grams[slot] += sign * self.weights[gtin]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(shelf.config.settle_s)  # the scale settles
         reading = shelf.grams[slot] + rng.gauss(0.0, k.weight_noise_g)
+        self.log.append(
+            f"{time.time():.3f} {sh.track} {action} {gtin[-4:]} {shelf.device_id}/{slot}"
+        )
         await shelf.weight(slot, round(reading, 1))
 
     # -- RFID items --------------------------------------------------------------------
@@ -409,122 +372,7 @@ class StoreRun:
         await asyncio.sleep(self.k.fire_at)
         flags = await attach_flags(self.hub)
         await flags.set("emergency", True, by="fire alarm")
+        if self.k.fire_for is None:
+            return
         await asyncio.sleep(self.k.fire_for)
         await flags.set("emergency", False, by="staff-sim")
-
-    # -- scoring -----------------------------------------------------------------------
-
-    async def _score(self) -> list[Outcome]:
-        svc = self.svc
-        by_session = {s.session: s for s in self.shoppers if s.session}
-        reviews = await self.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
-        outcome: dict[str, str] = {}
-        for r in reviews:
-            sh = by_session.get(r.session or "")
-            truth = sh.holding if sh else {}
-            billed = {ln.gtin: ln.qty for ln in r.bill.lines}
-            if billed == truth:
-                await svc.decide(r.id, "confirmed", by="staff-sim")
-                outcome[r.session or ""] = "confirmed"
-            else:
-                lines = tuple(Correction(gtin=g, qty=truth.get(g, 0)) for g in {*billed, *truth})
-                await svc.decide(r.id, "corrected", by="staff-sim", lines=lines)
-                outcome[r.session or ""] = "corrected"
-        reviewed = {r.session for r in await self.hub.journal.call(lambda c: rv.listing(c))}
-        charged = self._charged()
-        paid = svc.paid
-        out = []
-        for sh in self.shoppers:
-            got = charged.get(sh.session or "", {})
-            for pid in sh.payments:
-                for g, q in charged.get(pid, {}).items():
-                    got[g] = got.get(g, 0) + q
-            left = sh.exit in ("opened", "emergency", "declined")
-            unpaid = [e for e in sh.all_epcs() if paid is not None and not paid.is_paid(e)]
-            silent = left and bool(unpaid) and sh.session not in reviewed and not sh.alarmed
-            out.append(
-                Outcome(
-                    sh.n,
-                    sh.session,
-                    dict(sh.holding),
-                    got,
-                    sh.session in reviewed,
-                    outcome.get(sh.session or ""),
-                    sh.exit,
-                    sh.exit_latency,
-                    sh.thief,
-                    sh.alarmed,
-                    silent,
-                )
-            )
-        return out
-
-    def _charged(self) -> dict[str, dict[str, int]]:
-        """Payment id prefix (session, or the rfid_box payment id) → GTIN → units."""
-        conn = connect_reader(self.hub.db_path)
-        try:
-            rows = conn.execute(
-                "SELECT p.id, p.sale_id FROM payments p WHERE p.status = 'succeeded'"
-            ).fetchall()
-            reviews = {r.id: r.session for r in rv.listing(conn, None, 100_000)}
-            out: dict[str, dict[str, int]] = {}
-            for pid, sale_id in rows:
-                stored = load_sale(conn, sale_id) if sale_id else None
-                if stored is None:
-                    continue
-                key = str(pid)
-                if key.startswith("rv-"):
-                    key = reviews.get(key.removesuffix("-charge")) or key
-                elif key.startswith("ss-"):
-                    key = key.rsplit("-", 1)[0]
-                bucket = out.setdefault(key, {})
-                for ln in stored[0].lines:
-                    bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
-            return out
-        finally:
-            conn.close()
-
-
-Play = Callable[[], Awaitable[Report]]
-
-
-def demo_key() -> Ed25519PrivateKey:
-    """The demo cloud's signing key (configs/unmanned-demo-key.txt; DEMO ONLY)."""
-    from hub.unmanned.tokens import load_private_key
-    from simulators.store.layout import ROOT
-
-    text = (ROOT / "configs" / "unmanned-demo-key.txt").read_text(encoding="utf-8")
-    return load_private_key(next(ln for ln in text.splitlines() if ln and ln[0] != "#"))
-
-
-async def run_scenario(
-    knobs: Knobs, data_dir: Path, *, broker_url: str | None = None, payment_delay_s: float = 0.0
-) -> Report:
-    """Start a hub for ``knobs.model``'s demo store (managed broker unless ``broker_url``),
-    play the scenario, score it, stop the hub."""
-    from hub.checkout.config import CheckoutConfig, SimulatedPayments
-    from hub.checkout.service import plugin_with
-    from hub.config import EnvSettings, load_config
-    from hub.unmanned.service import plugin as unmanned_plugin
-    from rules.engine import plugin as rules_plugin
-    from rules.gate import plugin as gate_plugin
-    from simulators.store.layout import ROOT
-
-    config = ROOT / "configs" / f"unmanned-{knobs.model}.toml"
-    cfg = load_config(
-        EnvSettings(config=config, data_dir=data_dir, broker_url=broker_url, api_port=0)
-    )
-    if broker_url is None:
-        cfg = cfg.model_copy(
-            update={"store": cfg.store.model_copy(update={"broker": cfg.store.broker.model_copy(
-                update={"port": 0})})}
-        )  # fmt: skip
-    provider = SimulatedProvider(hold=True, seed=knobs.seed)
-    checkout = CheckoutConfig(
-        payment=SimulatedPayments(delay_s=payment_delay_s), payment_poll_s=0.05
-    )
-    plugins = [gate_plugin, rules_plugin, plugin_with(checkout, provider=provider), unmanned_plugin]
-    async with Hub(cfg, plugins=plugins) as hub:
-        await hub.wait_ready(15)
-        port = urlsplit(hub.broker.url).port if hub.broker is not None else None
-        return await StoreRun(hub, knobs, demo_key(), provider=provider, port=port).play()

@@ -22,14 +22,14 @@ class Knobs:
     put_back: float = 0.15
     wrong_shelf: float = 0.05
     #: Share of shoppers who all crowd one shelf at the same time.
-    crowd: float = 0.2
+    crowd: float = 0.1
     #: RFID: chance one read cycle misses a tag; chance of a weak cross-read from a
     #: neighbour's basket.
     rfid_miss: float = 0.2
     cross_read: float = 0.1
     #: Shelf camera: chance it misses a hand, or sees it but not whose it is.
-    vision_miss: float = 0.05
-    track_miss: float = 0.05
+    vision_miss: float = 0.02
+    track_miss: float = 0.02
     #: Scale noise (grams, one standard deviation).
     weight_noise_g: float = 2.0
     #: Shoppers who hide a tagged item (from the camera, or at the RFID counter).
@@ -38,11 +38,16 @@ class Knobs:
     payment_failures: int = 1
     #: Seconds after the start when the fire alarm goes off (None: no fire).
     fire_at: float | None = None
-    fire_for: float = 3.0
-    #: Seconds between a shopper's steps (time compression of a real visit).
-    step_s: float = 0.15
-    #: Shoppers enter over this many seconds.
-    arrive_over_s: float = 3.0
+    #: How long until staff lift the emergency (None: not during the run).
+    fire_for: float | None = 3.0
+    #: Seconds between a shopper's steps (a real visit, compressed about tenfold).
+    step_s: float = 0.6
+    #: Shoppers enter over this many seconds (None: one a second).
+    arrive_over_s: float | None = None
+
+    @property
+    def arrivals_s(self) -> float:
+        return float(self.shoppers) if self.arrive_over_s is None else self.arrive_over_s
 
 
 @dataclass(slots=True)
@@ -51,6 +56,8 @@ class Shopper:
     track: str
     pay_token: str
     thief: bool = False
+    #: Goes for the crowded shelf first, at the same time as the others who do.
+    crowd: bool = False
     #: What they hold now: GTIN → units (the truth the bill is scored against).
     holding: dict[str, int] = field(default_factory=dict)
     #: RFID models: the EPCs of the units they hold.

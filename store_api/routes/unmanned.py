@@ -10,9 +10,7 @@ token is never part of an answer: the models below have no field for it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, get_args
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import Field, field_validator
@@ -221,7 +219,6 @@ def running(api: Api, request: Request) -> UnmannedService:
 
 
 Unmanned = Annotated[UnmannedService, Depends(running)]
-_deciding: WeakKeyDictionary[UnmannedService, asyncio.Lock] = WeakKeyDictionary()
 
 
 def _session_fields(s: ss.ShopperSession) -> dict[str, Any]:
@@ -273,14 +270,9 @@ async def _decide(
     lines: tuple[rv.Correction, ...] = (),
     note: str | None = None,
 ) -> ReviewOut:
-    # UnmannedService.decide reads "pending" and writes the decision in separate
-    # writes: two taps at once both pass, and the second, finding the payment already
-    # final, records payment_failed over the charged review.  One decision at a time
-    # until the service guards itself.
-    lock = _deciding.setdefault(svc, asyncio.Lock())
+    # The service takes one decision at a time: two taps on "confirm" charge once.
     try:
-        async with lock:
-            done = await svc.decide(review_id, decision, by=by, lines=lines, note=note)
+        done = await svc.decide(review_id, decision, by=by, lines=lines, note=note)
     except rv.ReviewError:
         raise await _undecidable(api, review_id) from None
     except PaymentError as exc:

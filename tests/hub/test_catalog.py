@@ -137,3 +137,32 @@ async def test_upsert_load_and_lookups(journal: Journal, tmp_path: Path) -> None
 async def test_a_missing_file_is_a_catalog_error(journal: Journal, tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="cannot read"):
         await Catalog(journal).load_file(tmp_path / "nope.toml")
+
+
+async def test_a_seed_file_is_loaded_again_only_when_it_changed(tmp_path: Path) -> None:
+    from hub.catalog import Catalog, Item
+    from hub.journal import Journal
+
+    journal = Journal(tmp_path / "hub.db")
+    await journal.open()
+    task = asyncio.create_task(journal.run())
+    try:
+        seed = tmp_path / "catalog.toml"
+        seed.write_text('[[items]]\ngtin = "6901234567892"\nname = "Tea"\nprice = "4.50"\n')
+        catalog = Catalog(journal)
+        assert await catalog.load_seed(seed) == 1
+        # HQ publishes a new price; a restart must not put the seed's back.
+        await catalog.upsert([Item(gtin="6901234567892", name="Tea", price=399)])
+        assert await catalog.load_seed(seed) is None
+        await catalog.load()
+        found = catalog.get("6901234567892")
+        assert found is not None and found.price == 399
+        # Editing the file is what makes its values win again.
+        seed.write_text(seed.read_text().replace("4.50", "4.80"))
+        assert await catalog.load_seed(seed) == 1
+        found = catalog.get("6901234567892")
+        assert found is not None and found.price == 480
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        journal.close()

@@ -4,7 +4,6 @@ the reference cloud, the sync plugin's inbox, the checkout's basket pricing."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +15,7 @@ from hub.checkout.config import CheckoutConfig, SimulatedPayments
 from hub.checkout.published import merge, read_published
 from hub.checkout.service import CheckoutService, plugin_with
 from hub.config import EnvSettings, load_config
+from hub.db import connect_writer
 from hub.hub import Hub
 from hub.pricing import FixedPrice, MemberPrice
 from hub.sync import Sync
@@ -113,11 +113,7 @@ async def test_a_published_promotion_prices_the_basket_until_it_is_deleted(
 
 
 def test_member_prices_and_replacing_config_promotions(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "docs.db")
-    conn.execute(
-        "CREATE TABLE sync_documents (type TEXT, key TEXT, version INTEGER, data TEXT,"
-        " updated REAL, PRIMARY KEY (type, key))"
-    )
+    conn = connect_writer(tmp_path / "hub.db")  # the real schema
     docs: list[tuple[str, str, str]] = [
         ("promotion", "p1", '{"type": "fixed_price", "price": "2.00", "items": []}'),
         ("promotion", "broken", '{"type": "no_such_kind"}'),

@@ -141,3 +141,32 @@ async def test_a_bad_price_is_quarantined_whole(journal: Journal) -> None:
     assert "check digit" in result.quarantined[1].reason
     assert result.quarantined[2].reason.startswith("currency")
     assert hq_rows(journal) == []
+
+
+async def test_entry_keys_and_cards_on_file_reach_the_unmanned_entrance(journal: Journal) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hub.unmanned import tokens
+    from hub.unmanned.entry import card_owner
+
+    good = tokens.public_key_text(Ed25519PrivateKey.generate())
+
+    def change(version: int, type_: str, key: str, data: dict[str, Any]) -> Change:
+        return Change.model_validate(
+            {"version": version, "type": type_, "key": key, "op": "upsert", "data": data}
+        )
+
+    inbox = make_inbox(journal)
+    page = ChangesPage(
+        cursor=3,
+        changes=[
+            change(1, "entry_key", "k2", {"public_key": good}),
+            change(2, "entry_key", "k3", {"public_key": "bm90IGEga2V5"}),
+            change(3, "member", "m1", {"name": "Li Lei", "cards": ["card-1"]}),
+        ],
+    )
+    result = await inbox.apply(page)
+    assert [q.key for q in result.quarantined] == ["k3"]
+    assert "Ed25519" in result.quarantined[0].reason
+    assert await journal.call(tokens.stored_keys) == {"k2": good}
+    assert await journal.call(lambda c: card_owner(c, "card-1")) == "m1"

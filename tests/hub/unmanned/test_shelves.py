@@ -91,3 +91,16 @@ def test_flush_decides_a_leaving_shoppers_changes_now() -> None:
     f.weight("shelf-1", "a", 4680.0, 2.0)
     [pick] = f.flush({"t1"})
     assert pick.track == "t1" and f.due(100.0) == []
+
+
+def test_two_hands_at_once_split_what_the_scale_lost() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.9, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(1.95, "pick", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.0)  # one settled reading for both
+    picks = f.due(3.0)
+    assert sorted((p.track, p.count, p.confidence) for p in picks) == [
+        ("t1", 1, 0.97),
+        ("t2", 1, 0.97),
+    ]

@@ -1,0 +1,99 @@
+"""Scoring a played scenario: staff work the review queue, then each session's charges
+are compared with what its shopper really carried out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hub.checkout.sales import load_sale
+from hub.db import connect_reader
+from hub.unmanned import review as rv
+from hub.unmanned.review import Correction
+from simulators.store.report import Outcome
+
+if TYPE_CHECKING:
+    from simulators.store.runner import StoreRun
+
+
+async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
+    """Work the review queue as staff would with the truth in hand (unless ``staff`` is
+    false: the demo leaves it to people on the handheld page), then score every shopper."""
+    svc = run.svc
+    by_session = {s.session: s for s in run.shoppers if s.session}
+    reviews: list[rv.Review] = []
+    if staff:
+        reviews = await run.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
+    outcome: dict[str, str] = {}
+    for r in reviews:
+        sh = by_session.get(r.session or "")
+        truth = sh.holding if sh else {}
+        billed = {ln.gtin: ln.qty for ln in r.bill.lines}
+        if billed == truth:
+            await svc.decide(r.id, "confirmed", by="staff-sim")
+            outcome[r.session or ""] = "confirmed"
+        else:
+            lines = tuple(Correction(gtin=g, qty=truth.get(g, 0)) for g in {*billed, *truth})
+            await svc.decide(r.id, "corrected", by="staff-sim", lines=lines)
+            outcome[r.session or ""] = "corrected"
+    everything = await run.hub.journal.call(lambda c: rv.listing(c, None, 100_000))
+    reviewed = {r.session for r in everything}
+    charged = charged_by(run)
+    # A bill staff settled on whose card then declined is billed right but unpaid:
+    # scored by the bill (the money is the payment provider's problem, not a wrong bill).
+    for r in everything:
+        if r.status == "payment_failed" and r.final is not None and r.session:
+            bucket = charged.setdefault(r.session, {})
+            for ln in r.final.lines:
+                bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
+    paid = svc.paid
+    out = []
+    for sh in run.shoppers:
+        got = charged.get(sh.session or "", {})
+        for pid in sh.payments:
+            for g, q in charged.get(pid, {}).items():
+                got[g] = got.get(g, 0) + q
+        left = sh.exit in ("opened", "emergency", "declined")
+        unpaid = [e for e in sh.all_epcs() if paid is not None and not paid.is_paid(e)]
+        silent = left and bool(unpaid) and sh.session not in reviewed and not sh.alarmed
+        out.append(
+            Outcome(
+                sh.n,
+                sh.session,
+                dict(sh.holding),
+                got,
+                sh.session in reviewed,
+                outcome.get(sh.session or ""),
+                sh.exit,
+                sh.exit_latency,
+                sh.thief,
+                sh.alarmed,
+                silent,
+            )
+        )
+    return out
+
+
+def charged_by(run: StoreRun) -> dict[str, dict[str, int]]:
+    """Payment id prefix (session, or the rfid_box payment id) → GTIN → units."""
+    conn = connect_reader(run.hub.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT p.id, p.sale_id FROM payments p WHERE p.status = 'succeeded'"
+        ).fetchall()
+        reviews = {r.id: r.session for r in rv.listing(conn, None, 100_000)}
+        out: dict[str, dict[str, int]] = {}
+        for pid, sale_id in rows:
+            stored = load_sale(conn, sale_id) if sale_id else None
+            if stored is None:
+                continue
+            key = str(pid)
+            if key.startswith("rv-"):
+                key = reviews.get(key.removesuffix("-charge")) or key
+            elif key.startswith("ss-"):
+                key = key.rsplit("-", 1)[0]
+            bucket = out.setdefault(key, {})
+            for ln in stored[0].lines:
+                bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
+        return out
+    finally:
+        conn.close()
