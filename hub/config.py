@@ -207,7 +207,7 @@ class StoreConfig(Strict):
             return self
         ids = {d.id for d in self.devices}
         keys = ("entry_door", "exit_door", "exit_reader", "counter_reader", "counter_kiosk")
-        for key in (*keys, "vestibule_reader", "face_camera"):
+        for key in (*keys, "vestibule_reader", "vestibule_camera", "face_camera"):
             value = getattr(u, key)
             if value and value not in ids:
                 raise ValueError(f"unmanned.{key}: no device {value!r} in [[devices]]")

@@ -29,6 +29,9 @@ class UnmannedConfig(BaseModel):
     #: the RFID reader inside it.
     vestibule: str | None = None
     vestibule_reader: str | None = None
+    #: exit_gate: the counter camera over the vestibule (kind ``camera`` with ``items``):
+    #: bills what has no readable tag, and flags its own unsure counts for review.
+    vestibule_camera: str | None = None
     #: Camera whose face matches open sessions for enrolled members (vision consent).
     face_camera: str | None = None
 

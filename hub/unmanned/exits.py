@@ -41,6 +41,8 @@ log = logging.getLogger("storehub.unmanned.exits")
 
 #: Confidence of a line billed from an RFID read (a tag read is near certain).
 RFID_CONFIDENCE = 0.99
+#: Of a line billed from the counter camera's count alone (no tag read).
+CAMERA_CONFIDENCE = 0.95
 
 
 class Exits:
@@ -392,6 +394,31 @@ class ExitGate(Exits):
             self.v = _Vestibule()
             await self.left(s, p.track)
 
+    def camera_lines(self, rfid: list[CartLine]) -> list[CartLine]:
+        """What the vestibule camera counted beyond the tags read: items without a tag (or
+        with a shielded one). Fewer than the tags is the camera's miss: the tags stand.
+        A count the camera itself calls unsure makes the bill unsure."""
+        cam = self.cfg.vestibule_camera
+        seen = self.svc.counted.get(cam or "")
+        if cam is None or seen is None or seen[0] < self.v.since - self.cfg.zone_window_s:
+            return []
+        ts, counts, unsure = seen
+        tagged = {ln.gtin: ln.qty for ln in rfid}
+        out = []
+        for gtin, n in counts.items():
+            extra = n - tagged.get(gtin, 0)
+            if extra > 0:
+                conf = 0.5 if unsure else CAMERA_CONFIDENCE
+                note = "the camera counted more than the tags read"
+                ev = Evidence(source="vision", device=cam, ts=ts, confidence=conf, note=note)
+                out.append(CartLine(gtin=gtin, qty=extra, confidence=conf, evidence=[ev]))
+        if unsure and not out and rfid:
+            ev = Evidence(source="vision", device=cam, ts=ts, confidence=0.5,
+                          note="the camera was unsure of its count")  # fmt: skip
+            rfid[0].confidence = min(rfid[0].confidence, 0.5)
+            rfid[0].evidence.append(ev)
+        return out
+
     async def decide(self, s: ShopperSession, t0: float) -> None:
         svc = self.svc
         assert self.outer is not None and self.inner is not None
@@ -399,6 +426,7 @@ class ExitGate(Exits):
         assert reader is not None
         epcs = self.unpaid_in_zone(reader, self.v.since - self.cfg.zone_window_s)
         lines = self.rfid_lines(reader, epcs, svc.clock())
+        lines += self.camera_lines(lines)
         outcome = await self.settle(s, lines, self.outer, t0)
         if outcome == "declined":
             svc.open_door(self.inner, s.id)  # back into the store; the outer door stays shut

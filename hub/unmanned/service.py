@@ -61,6 +61,8 @@ class UnmannedService:
         self.by_track: dict[str, str] = {}
         #: reader → EPC → when it was last read.
         self.reads: dict[str, dict[str, float]] = {}
+        #: camera → (ts, GTIN → units, unsure): its latest item count.
+        self.counted: dict[str, tuple[float, dict[str, int], bool]] = {}
         #: door → (session, until): the session the door was last opened for.
         self.opened_for: dict[str, tuple[str, float]] = {}
         self.emergency = False
@@ -214,6 +216,9 @@ class UnmannedService:
             door = getattr(self.hub.registry.get(event.device), "config", None)
             entry = getattr(door, "entry_door", None) or self.config.entry_door
             await self.entrance.open_by_card(entry, p.token, via_device=event.device)
+        elif name == "items" and event.device == self.config.vestibule_camera:
+            self.counted[event.device] = (p.ts, {c.gtin: c.count for c in p.counts}, p.review)
+            return
         elif name == "member_seen" and event.device == self.config.face_camera:
             await self.entrance.open_by_face(p.member)
         elif kind == "shelf" and self.fusion.knows(event.device):

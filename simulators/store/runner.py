@@ -320,9 +320,24 @@ class StoreRun:
                 return
             omark = len(outer.commands_received)
             t0 = time.monotonic()
-            await self._read("gate-vestibule", sh.all_epcs())
+            # A thief's item sits in a foil-lined bag: no tag read, but the camera sees it.
+            await self._read("gate-vestibule", sh.all_epcs(), skip=sh.hidden)
+            await self._count(sh)
             await inner.passage("out", session=sh.session, track=sh.track)
             await self._exit_through(sh, outer, omark, t0)
+
+    async def _count(self, sh: Shopper) -> None:
+        """The vestibule camera counts what the shopper carries (each unit it may miss)."""
+        cam = self.sims.get("cam-vestibule")
+        if cam is None:
+            return
+        counts = []
+        for gtin, n in sorted(sh.holding.items()):
+            seen = sum(self.rng.random() >= self.k.vision_miss for _ in range(n))
+            if seen:
+                score = round(self.rng.uniform(0.85, 0.99), 2)
+                counts.append({"gtin": gtin, "count": seen, "score": score})
+        await cam.event("items", counts=counts, total=sum(c["count"] for c in counts))
 
     # -- leaving -----------------------------------------------------------------------
 

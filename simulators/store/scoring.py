@@ -45,7 +45,6 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
             bucket = charged.setdefault(r.session, {})
             for ln in r.final.lines:
                 bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
-    paid = svc.paid
     out = []
     for sh in run.shoppers:
         got = charged.get(sh.session or "", {})
@@ -53,8 +52,10 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
             for g, q in charged.get(pid, {}).items():
                 got[g] = got.get(g, 0) + q
         left = sh.exit in ("opened", "emergency", "declined")
-        unpaid = [e for e in sh.all_epcs() if paid is not None and not paid.is_paid(e)]
-        silent = left and bool(unpaid) and sh.session not in reviewed and not sh.alarmed
+        # Out with more of an item than was charged (a tag not read counts only if the
+        # item was not billed some other way, e.g. by the counter camera).
+        underpaid = any(got.get(g, 0) < n for g, n in sh.holding.items())
+        silent = left and underpaid and sh.session not in reviewed and not sh.alarmed
         out.append(
             Outcome(
                 sh.n,
