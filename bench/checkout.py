@@ -36,6 +36,8 @@ from simulators.store.report import Report
 from simulators.store.shoppers import Knobs
 
 MODELS = ("grab_and_go", "rfid_box", "exit_gate")
+#: A run that takes longer is reported as hung (and left out), not waited for.
+RUN_TIMEOUT_S = 300.0
 
 
 def combine(reports: list[Report]) -> dict[str, Any]:
@@ -61,7 +63,9 @@ def main() -> None:
     console = Console(width=170)
     rows: dict[str, dict[str, Any]] = {}
     models = [m for m in args.models.split(",") if m]
-    with Progress(console=console) as progress:
+    hung: list[str] = []
+
+    async def runs(progress: Progress) -> None:
         task = progress.add_task("scenarios", total=len(models) * args.seeds)
         for model in models:
             reports = []
@@ -73,14 +77,21 @@ def main() -> None:
                     fire_at=4.0 if args.fire else None,
                 )
                 with tempfile.TemporaryDirectory() as tmp:
-                    reports.append(asyncio.run(run_scenario(knobs, Path(tmp) / "data")))
+                    try:
+                        async with asyncio.timeout(RUN_TIMEOUT_S):
+                            reports.append(await run_scenario(knobs, Path(tmp) / "data"))
+                    except TimeoutError:
+                        hung.append(f"{model} seed {seed}")
                 progress.advance(task)
             rows[model] = combine(reports)
+
+    with Progress(console=console) as progress:
+        asyncio.run(runs(progress))
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else ""))  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",
-                "declined", "exit p50", "exit p99"):  # fmt: skip
+                "declined", "stuck", "exit p50", "exit p99"):  # fmt: skip
         table.add_column(col)
     for model, s in rows.items():
 
@@ -97,6 +108,7 @@ def main() -> None:
             str(s["silent_unpaid_exits"]),
             f"{s['thieves_caught']}/{s['thieves']} ({s['thieves_alarmed']} by alarm)",
             str(s["declined"]),
+            str(s.get("stuck", 0)),
             f"{s['exit_p50_s'] * 1000:.0f} ms" if s["exit_p50_s"] is not None else "-",
             f"{s['exit_p99_s'] * 1000:.0f} ms" if s["exit_p99_s"] is not None else "-",
         )

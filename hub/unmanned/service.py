@@ -291,7 +291,7 @@ class UnmannedService:
     async def flush_picks(self, s: ShopperSession) -> None:
         """Decide now the shelf changes the session's people were at (they are leaving;
         the session may close before this runs, so its own picks go to it directly)."""
-        for pick in self.fusion.flush(set(s.tracks)):
+        for pick in self.fusion.flush(set(s.tracks), self.clock()):
             await self.apply_pick(pick, mine=s if pick.track in s.tracks else None)
 
     async def apply_pick(self, pick: Pick, *, mine: ShopperSession | None = None) -> None:

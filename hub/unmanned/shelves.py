@@ -31,6 +31,8 @@ from hub.unmanned.sessions import Evidence
 
 Action = Literal["pick", "put"]
 
+#: Confidence of picks known only from the camera (a swap the scale could not see).
+SWAP_CONFIDENCE = 0.6
 #: How far a hand may be stamped off the scale's clock (two devices' timestamps).
 HAND_SLACK_S = 0.1
 
@@ -155,12 +157,12 @@ class ShelfFusion:
     def due(self, now: float) -> list[Pick]:
         """Decide every change whose fusion window has passed (all with ``now=inf``)."""
         ready = [p for p in self._pending if now - p.ts >= self.window]
-        if not ready:
-            return []
         self._pending = [p for p in self._pending if now - p.ts < self.window]
         out = [pick for p in sorted(ready, key=lambda p: p.ts) for pick in self._decide(p)]
         horizon = now - 4 * self.window
         for key, seen in list(self._seen.items()):
+            old = [x for x in seen if x.ts < horizon]
+            out += self._swaps(key, old)
             kept = [x for x in seen if x.ts >= horizon]
             self.ignored_vision += len(seen) - len(kept)
             if kept:
@@ -169,13 +171,54 @@ class ShelfFusion:
                 del self._seen[key]
         return out
 
-    def flush(self, tracks: set[str]) -> list[Pick]:
-        """Decide now the changes these tracks were at (their shopper is leaving)."""
+    def _swaps(self, key: tuple[str, str], old: list[Seen]) -> list[Pick]:
+        """Hands the scale never explained: a pick and a put-back of the same item at one
+        slot at once leave its weight unchanged. Both are applied, unsure (reviewed); a
+        lone unexplained hand is taken for a touch and ignored."""
+        shelf, slot = key
+        planned = self._shelves[shelf].spec.slots.get(slot)
+        out: list[Pick] = []
+        picks = [x for x in old if x.action == "pick" and x.track]
+        puts = [x for x in old if x.action == "put" and x.track]
+        for a in picks:
+            b = next((y for y in puts if abs(y.ts - a.ts) <= self.window), None)
+            if b is None:
+                continue
+            puts.remove(b)
+            for h in (a, b):
+                gtin = h.gtin or planned or ""
+                ev = Evidence(
+                    source="vision",
+                    device=shelf,
+                    ts=h.ts,
+                    confidence=SWAP_CONFIDENCE,
+                    slot=slot,
+                    tracks=(h.track or "",),
+                    note="a pick and a put-back at once: the scale saw no change",
+                )
+                out.append(
+                    Pick(shelf, slot, h.action, gtin, h.count, h.track, SWAP_CONFIDENCE, (ev,))
+                )
+        return out
+
+    def flush(self, tracks: set[str], now: float | None = None) -> list[Pick]:
+        """Decide now the changes these tracks were at (their shopper is leaving), and the
+        swaps their hands were in that the scale could not see (hands older than the
+        fusion window at ``now`` that no change claimed)."""
         mine = [p for p in self._pending if tracks & set(p.tracks)]
-        if not mine:
-            return []
         self._pending = [p for p in self._pending if not tracks & set(p.tracks)]
-        return [pick for p in sorted(mine, key=lambda p: p.ts) for pick in self._decide(p)]
+        out = [pick for p in sorted(mine, key=lambda p: p.ts) for pick in self._decide(p)]
+        if now is None:
+            return out
+        for key, seen in list(self._seen.items()):
+            if not any(x.track in tracks for x in seen):
+                continue
+            old = [x for x in seen if x.ts < now - self.window]
+            swapped = self._swaps(key, old)
+            used = {(pick.evidence[0].ts, pick.track) for pick in swapped}
+            self._seen[key] = [x for x in seen if (x.ts, x.track) not in used]
+            out += swapped
+        return out
 
     def _near(self, p: _Pending, action: Action) -> list[Seen]:
         """The camera's detections of this slot and action within the window, nearest first."""

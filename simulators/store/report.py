@@ -46,7 +46,9 @@ class Report:
             "shoppers": len(self.outcomes),
             "exact": sum(o.exact for o in honest),
             "honest": len(honest),
-            "reviewed": sum(o.reviewed for o in self.outcomes),
+            # Sent to review over the bill (a declined card's bill is queued too: counted
+            # under "declined", not here).
+            "reviewed": sum(o.reviewed and o.exit != "declined" for o in self.outcomes),
             "confirmed": reviews.count("confirmed"),
             "corrected": reviews.count("corrected"),
             "wrong_auto_charges": sum(1 for o in honest if not o.exact and not o.reviewed),

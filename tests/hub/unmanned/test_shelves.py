@@ -104,3 +104,25 @@ def test_two_hands_at_once_split_what_the_scale_lost() -> None:
         ("t1", 1, 0.97),
         ("t2", 1, 0.97),
     ]
+
+
+def test_a_pick_and_a_put_back_at_once_are_both_applied_unsure() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.1, "put", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5201.0, 2.4)  # the weight did not change
+    assert f.due(3.0) == []
+    swapped = f.flush({"t1"}, 3.0)
+    assert sorted((p.action, p.track, p.confidence) for p in swapped) == [
+        ("pick", "t1", 0.6),
+        ("put", "t2", 0.6),
+    ]
+    assert f.due(100.0) == []  # applied once
+
+
+def test_a_lone_hand_the_scale_did_not_confirm_is_a_touch() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
+    assert f.flush({"t1"}, 3.0) == [] and f.due(100.0) == []
