@@ -276,13 +276,21 @@ class Hub:
                 return None
 
         assert self._tg is not None
-        task = self._tg.create_task(guarded(), name=name or None)
+        try:
+            if self._stopping:
+                raise RuntimeError("stopping")
+            task = self._tg.create_task(guarded(), name=name or None)
+        except RuntimeError:
+            # The task group is shutting down (it refuses new tasks): a job spawned on the
+            # way out is created outside it and cancelled before it runs.
+            task = asyncio.get_running_loop().create_task(guarded(), name=name or None)
+            task.add_done_callback(lambda _t: coro.close())
+            task.cancel()
+            return task
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         # A job cancelled before it started never awaited ``coro``: close it.
         task.add_done_callback(lambda _t: coro.close())
-        if self._stopping:
-            task.cancel()
         return task
 
     def provide(self, service: object) -> None:
