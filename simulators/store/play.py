@@ -86,3 +86,34 @@ async def run_scenario(knobs: Knobs, data_dir: Path, *, broker_url: str | None =
         run,
     ):
         return await run(knobs).play()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m simulators.store.play MODEL SEED SHOPPERS [--fire]``: one scenario, its
+    report as JSON on stdout (the bench runs each in its own process)."""
+    import argparse
+    import asyncio
+    import dataclasses
+    import json
+    import tempfile
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", choices=["rfid_box", "exit_gate", "grab_and_go"])
+    ap.add_argument("seed", type=int)
+    ap.add_argument("shoppers", type=int)
+    ap.add_argument("--fire", action="store_true")
+    args = ap.parse_args(argv)
+    knobs = Knobs(
+        model=args.model,
+        shoppers=args.shoppers,
+        seed=args.seed,
+        fire_at=4.0 if args.fire else None,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        report = asyncio.run(run_scenario(knobs, Path(tmp) / "data"))
+    outcomes = [dataclasses.asdict(o) for o in report.outcomes]
+    print(json.dumps({"summary": report.summary(), "outcomes": outcomes}))
+
+
+if __name__ == "__main__":
+    main()
