@@ -92,8 +92,14 @@ def main() -> None:
                 report = run_isolated(knobs)
                 if report is None:
                     hung.append(f"{model} seed {seed}")
+                    progress.console.print(f"{model} seed {seed}: hung, left out")
                 else:
                     reports.append(report)
+                    s = report.summary()
+                    progress.console.print(
+                        f"{model} seed {seed}: {s['shoppers']} shoppers, {s['exact']}/"
+                        f"{s['honest']} exact, {s['reviewed']} reviewed, {s['seconds']} s"
+                    )
                 progress.advance(task)
             rows[model] = combine(reports)
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
