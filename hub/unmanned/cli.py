@@ -86,7 +86,7 @@ def demo(
                     progress.update(task, advance=s["shoppers"])
                     console.print(
                         f"round {n}: {s['shoppers']} shoppers, {s['reviewed']} bills to review, "
-                        f"{s['thieves_alarmed']}/{s['thieves']} thieves stopped, "
+                        f"{s['thieves_caught']}/{s['thieves']} thieves caught, "
                         f"exit p99 {(s['exit_p99_s'] or 0) * 1000:.0f} ms"
                     )
 
