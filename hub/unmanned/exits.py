@@ -63,7 +63,17 @@ class Exits:
     async def request(
         self, door: str, s: ShopperSession | None, track: str | None, t0: float
     ) -> None:
-        """Someone asks to leave through ``door``."""
+        """Someone asks to leave through ``door``: during an emergency it opens at once,
+        otherwise the model decides (:meth:`leave`)."""
+        if door != self.cfg.exit_door:
+            return
+        if self.svc.emergency:
+            await self.emergency_exit(door, s, t0)
+            return
+        await self.leave(door, s, t0)
+
+    async def leave(self, door: str, s: ShopperSession | None, t0: float) -> None:
+        """The model's exit decision (no emergency)."""
 
     async def passage(self, event: DeviceEvent, p: Any) -> None:
         if p.direction == "out" and event.device == self.cfg.exit_door:
@@ -200,15 +210,8 @@ class Exits:
 
 
 class GrabAndGo(Exits):
-    async def request(
-        self, door: str, s: ShopperSession | None, track: str | None, t0: float
-    ) -> None:
+    async def leave(self, door: str, s: ShopperSession | None, t0: float) -> None:
         svc = self.svc
-        if door != self.cfg.exit_door:
-            return
-        if svc.emergency:
-            await self.emergency_exit(door, s, t0)
-            return
         if s is None or s.inside > 1:
             # An unknown person must not be trapped; a family bills with its last person.
             svc.open_door(door, s.id if s else None)
@@ -249,15 +252,8 @@ class RfidBox(Exits):
         super().__init__(svc)
         self.counter = _Counter()
 
-    async def request(
-        self, door: str, s: ShopperSession | None, track: str | None, t0: float
-    ) -> None:
+    async def leave(self, door: str, s: ShopperSession | None, t0: float) -> None:
         svc = self.svc
-        if door != self.cfg.exit_door:
-            return
-        if svc.emergency:
-            await self.emergency_exit(door, s, t0)
-            return
         if not await self.zone_clear(door, s, t0):
             return
         svc.open_door(door, s.id if s else None)
