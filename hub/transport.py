@@ -27,6 +27,19 @@ from hub.errors import TransportError
 log = logging.getLogger("storehub.transport")
 
 
+def reraise_lost_cancel() -> None:
+    """Raise the cancellation aiomqtt's ``asyncio.wait_for`` may have swallowed.
+
+    On Python 3.11, ``wait_for`` returns the result when its future completes at the
+    moment the task is cancelled, and the cancel is lost: a publishing loop would then
+    run on and hold its task group's shutdown for ever. The task still counts the
+    request (``cancelling()``), so it is raised here.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 @dataclass(slots=True)
 class Incoming:
     topic: str
@@ -205,6 +218,7 @@ class MqttTransport:
                 await client.publish(
                     topic, payload, qos=qos, retain=retain, timeout=max(remaining, 0.1)
                 )
+                reraise_lost_cancel()
                 return
             except aiomqtt.MqttError as exc:
                 log.debug("publish to %s failed (%s); retrying", topic, exc)

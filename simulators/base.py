@@ -31,6 +31,7 @@ from devices import drivers
 from devices.base import MAX_PAYLOAD, Codec, CommandArgs, DeviceConfig, first_error
 from hub import __version__
 from hub.errors import PayloadError
+from hub.transport import reraise_lost_cancel
 from simulators.commands import Envelope, ReceivedCommand, command_args, salvage_id
 from simulators.endpoint import SimEndpoint, endpoint_for
 from simulators.errors import CommandRejected, SimulatorError
@@ -482,3 +483,4 @@ class DeviceSimulator(Generic[C]):
             await client.publish(topic, payload, qos=1, retain=retain, timeout=timeout)
         except aiomqtt.MqttError as exc:
             raise SimulatorError(f"{self.device_id}: publish to {topic} failed: {exc}") from None
+        reraise_lost_cancel()
