@@ -7,8 +7,14 @@ connections, which WAL lets run beside the writer.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Append-only: each entry migrates from user_version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -539,3 +545,33 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=5000")
     conn.row_factory = sqlite3.Row
     return conn
+
+
+class ThreadedReader:
+    """A read-only connection used off the event loop, always from one thread of its own.
+
+    A task awaiting a query can be cancelled while the query goes on in its thread;
+    closing the connection then from another thread crashes the interpreter (SQLite
+    frees the statement under the cursor).  Here the close queues behind the query."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._conn: sqlite3.Connection | None = None
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = connect_reader(self.path)
+        return fn(self._conn)
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    async def aclose(self) -> None:
+        """Close after the query in flight (if any); usable again afterwards."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)

@@ -16,13 +16,15 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from devices.camera.sources import FrameSource, Image, SourceError, Ticker
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,14 @@ async def pump(
                 stats.events += 1
                 await emit(name, payload)
 
+    # Open, read and close run in one thread of their own, in order: a read goes on
+    # after its awaiting task is cancelled, and closing a capture under a read in
+    # another thread can crash the decoder.
+    reader = ThreadPoolExecutor(1, thread_name_prefix=f"camera-{camera}")
+
+    async def in_reader(fn: Callable[[], T]) -> T:
+        return await loop.run_in_executor(reader, fn)
+
     async def read() -> None:
         backoff = 0.5
         ticker = Ticker(fps)
@@ -135,14 +145,14 @@ async def pump(
             while True:
                 try:
                     if source is None:
-                        source = await asyncio.to_thread(open_source)
-                    image = await asyncio.to_thread(source.read)
+                        source = await in_reader(open_source)
+                    image = await in_reader(source.read)
                 except SourceError as exc:
                     if not live:
                         log.error("camera %s: %s", camera, exc)
                         return
                     if source is not None:
-                        await asyncio.to_thread(source.close)
+                        await in_reader(source.close)
                         source = None
                     stats.reconnects += 1
                     log.warning("camera %s: %s; retrying in %.1f s", camera, exc, backoff)
@@ -160,9 +170,12 @@ async def pump(
         finally:
             frames.close()
             if source is not None:
-                await asyncio.to_thread(source.close)
+                await in_reader(source.close)
 
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(read())
-        tg.create_task(analyse())
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(read())
+            tg.create_task(analyse())
+    finally:
+        reader.shutdown(wait=False)
     return stats

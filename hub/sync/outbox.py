@@ -27,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from hub.config import SyncConfig
-from hub.db import connect_reader
+from hub.db import ThreadedReader
 from hub.journal import Journal
 from hub.sync import store
 from hub.sync.adapter import Backoff, CloudAdapter
@@ -78,7 +77,7 @@ class OutboxUploader:
         self._backoff = Backoff(config.backoff_min_s, config.backoff_max_s, rng or random.Random())
         self._limit = config.batch_rows  # halves while the cloud refuses a batch as too large
         self._wake = asyncio.Event()
-        self._reader: sqlite3.Connection | None = None
+        self._reader = ThreadedReader(db_path, "outbox-read")
         self._last_ok = clock()
         self._offline_raised = False
         self._reconcile_at = 0.0
@@ -110,14 +109,10 @@ class OutboxUploader:
         self._after = 0
         self._prepared = None
         self._ranges.clear()
-        if self._reader is None:
-            self._reader = await asyncio.to_thread(connect_reader, self.db_path)
 
     async def aclose(self) -> None:
         await self.settle()
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        await self._reader.aclose()
 
     def push_now(self) -> None:
         """Send what is pending without waiting for the batch age."""
@@ -160,10 +155,8 @@ class OutboxUploader:
     # -- batching --------------------------------------------------------------
 
     async def _fetch(self, after: int) -> tuple[list[PendingRow], bool]:
-        assert self._reader is not None
-        return await asyncio.to_thread(
-            store.fetch_pending, self._reader, self._limit, self.config.batch_bytes, after
-        )
+        limit, max_bytes = self._limit, self.config.batch_bytes
+        return await self._reader.call(lambda c: store.fetch_pending(c, limit, max_bytes, after))
 
     async def _next_rows(self) -> list[PendingRow]:
         """Wait until a batch is due: full, or its oldest row is ``batch_age_s`` old."""
