@@ -89,7 +89,8 @@ async def run_bench(
         while "esl" not in holder:  # noqa: ASYNC110 - the plugin creates it at start
             await asyncio.sleep(0.05)
         esl = holder["esl"]
-        await asyncio.wait_for(esl.ready.wait(), 60)
+        async with asyncio.timeout(60):
+            await esl.ready.wait()
         items = [
             Item(gtin=gtin(i), name=f"商品 {i} Product {i}", price=100 + i % 900)
             for i in range(labels)

@@ -440,7 +440,7 @@ class HubJob(BaseModel):
 
 
 def _hub_child(job: HubJob, conn: Connection) -> None:
-    conn.send(asyncio.run(asyncio.wait_for(_hub_run(job, conn), job.limit_s)))
+    conn.send(asyncio.run(asyncio.wait_for(_hub_run(job, conn), job.limit_s)))  # noqa: TID251
 
 
 async def _hub_run(job: HubJob, conn: Connection) -> tuple[Drain, list[Sample]]:

@@ -392,7 +392,8 @@ async def run(opts: Options, workdir: Path, port: int) -> Figures:
     async with Hub(cfg, plugins=plugins) as hub:
         await hub.wait_ready(30)
         svc = gate.service(hub)
-        await asyncio.wait_for(svc.ready.wait(), 30)
+        async with asyncio.timeout(30):
+            await svc.ready.wait()
         await svc.paid.mark_paid([e for w in plan.values() for e, p in w if p], "bench-sale")
         published: dict[str, tuple[str, float]] = {}  # command id → (gate, when handed over)
         alerted: dict[str, float] = {}  # passage → when its alert was handed over

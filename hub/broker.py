@@ -329,9 +329,8 @@ class ManagedBroker:
                 tail = "\n".join(self._stderr_tail) or "(no output)"
                 raise BrokerError(f"mosquitto exited with code {proc.returncode}:\n{tail}")
             try:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self._host, self._port), timeout=1.0
-                )
+                async with asyncio.timeout(1.0):
+                    _, writer = await asyncio.open_connection(self._host, self._port)
             except (OSError, TimeoutError):
                 await asyncio.sleep(0.05)
                 continue
@@ -388,7 +387,8 @@ class ManagedBroker:
             with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
             try:
-                await asyncio.wait_for(proc.wait(), timeout=STOP_TIMEOUT_S)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await proc.wait()
             except TimeoutError:
                 log.warning("mosquitto (pid %d) ignored SIGTERM; killing it", proc.pid)
                 with contextlib.suppress(ProcessLookupError):

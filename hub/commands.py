@@ -99,9 +99,8 @@ class Commands:
                     outcome, error = "unreachable", str(exc)
                     break
                 try:
-                    reply = await asyncio.wait_for(
-                        asyncio.shield(future), min(self.retry, max(expires - self._clock(), 0))
-                    )
+                    async with asyncio.timeout(min(self.retry, max(expires - self._clock(), 0))):
+                        reply = await asyncio.shield(future)
                     break
                 except TimeoutError:
                     log.debug("no reply to %s %s yet (attempt %d)", name, cmd_id, attempts)

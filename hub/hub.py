@@ -303,7 +303,8 @@ class Hub:
         return found if isinstance(found, cls) else None
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
-        await asyncio.wait_for(self.ready.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self.ready.wait()
 
     async def _on_connect(self) -> None:
         assert self.transport is not None

@@ -287,7 +287,8 @@ class RuleEngine:
             self._wake.clear()
             if timeout > 0:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
             for firing in self.core.due():

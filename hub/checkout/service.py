@@ -135,7 +135,8 @@ class CheckoutService:
 
         gates = gate_service(self.hub)
         try:
-            await asyncio.wait_for(gates.ready.wait(), 10)
+            async with asyncio.timeout(10):
+                await gates.ready.wait()
         except TimeoutError:  # the gate plugin is not running in this hub: load them ourselves
             await gates.start()
         self.catalog, self.paid = gates.catalog, gates.paid

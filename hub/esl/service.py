@@ -140,7 +140,8 @@ class EslService:
             # The journal may be stopping too (the hub cancels everything at once):
             # write what we can, never wait on a writer that is gone.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.flush(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self.flush()
 
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)

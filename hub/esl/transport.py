@@ -232,7 +232,8 @@ class Transport:
                     timeout = 1.0
                 link.wake.clear()
                 try:
-                    await asyncio.wait_for(link.wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await link.wake.wait()
                 except TimeoutError:
                     pass
                 continue

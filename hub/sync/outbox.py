@@ -173,7 +173,8 @@ class OutboxUploader:
             await self.settle()
             self._after = 0
         try:
-            await asyncio.wait_for(self._wake.wait(), max(wait, 0.001))
+            async with asyncio.timeout(max(wait, 0.001)):
+                await self._wake.wait()
         except TimeoutError:
             pass
         return []

@@ -118,7 +118,8 @@ class UnmannedService:
 
         co = checkout_service(self.hub)
         try:
-            await asyncio.wait_for(co.ready.wait(), 15)
+            async with asyncio.timeout(15):
+                await co.ready.wait()
         except TimeoutError:  # checkout is not running in this hub: start its parts here
             await co.start()
         catalog = co.catalog

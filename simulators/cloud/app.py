@@ -137,7 +137,8 @@ class CloudApp:
                 # changes written to the database by another route (tests).
                 self._published.clear()
                 try:
-                    await asyncio.wait_for(self._published.wait(), min(left, 0.25))
+                    async with asyncio.timeout(min(left, 0.25)):
+                        await self._published.wait()
                 except TimeoutError:
                     pass
             cursor = items[-1]["version"] if items else after

@@ -90,7 +90,8 @@ class StoreRun:
         for sim in self.sims.values():
             await sim.__aenter__()
         try:
-            await asyncio.wait_for(self.svc.ready.wait(), 15)
+            async with asyncio.timeout(15):
+                await self.svc.ready.wait()
             await self._baseline()
             self._cast()
             jobs = [self._guarded(s) for s in self.shoppers]

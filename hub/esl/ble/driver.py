@@ -203,7 +203,8 @@ class BleEsl:
         if cmd.opcode == codec.Opcode.FACTORY_RESET:
             return Response("basic_state", state=codec.BasicState(0))  # it answers nothing
         try:
-            data = await asyncio.wait_for(self._responses.get(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await self._responses.get()
         except TimeoutError:
             raise BleEslError(f"{self.address}: no response to {cmd.opcode.name}") from None
         response = codec.decode_response(data)
@@ -235,7 +236,8 @@ class BleEsl:
             queue.get_nowait()
         await self._write(char.uuid, payload, char.name)
         try:
-            data = await asyncio.wait_for(queue.get(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await queue.get()
         except TimeoutError:
             raise BleEslError(f"{self.address}: no {char.name} indication ({step})") from None
         response = ots.decode_ots_response(data, olcp=char == ots.OtsChar.OLCP)
