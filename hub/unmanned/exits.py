@@ -265,6 +265,8 @@ class RfidBox(Exits):
         if c.payment is not None or reader is None:
             return
         seen = svc.reads.get(reader, {})
+        # Tags no longer read at the counter need no memory of having been billed.
+        c.billed &= set(seen)
         window = now - self.cfg.zone_window_s
         fresh = [e for e, ts in seen.items() if ts >= window and e not in c.billed]
         fresh = [e for e in fresh if not (svc.paid and svc.paid.is_paid(e))]

@@ -16,6 +16,7 @@ through :func:`service`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -108,8 +109,6 @@ class UnmannedService:
             buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0),
             registry=r,
         )
-        #: (model, decision, seconds) of every exit decision (the bench reads them).
-        self.decisions: list[tuple[str, str, float]] = []
 
     # -- life cycle --------------------------------------------------------------
 
@@ -192,6 +191,10 @@ class UnmannedService:
 
     async def tick(self) -> None:
         now = self.clock()
+        # Reads older than the zone window count for nothing: forget them.
+        horizon = now - self.config.zone_window_s
+        for reader, seen in self.reads.items():
+            self.reads[reader] = {e: ts for e, ts in seen.items() if ts >= horizon}
         for pick in self.fusion.due(now):
             await self.apply_pick(pick)
         assert self.exits is not None
@@ -425,14 +428,11 @@ class UnmannedService:
 
     def decided(self, decision: str, started: float) -> None:
         took = self.clock() - started
-        self.decisions.append((self.config.model, decision, took))
         self.m_exit.labels(self.config.model, decision).observe(took)
 
     async def journal_event(
         self, name: str, data: dict[str, Any], *, stream: str | None = None
     ) -> None:
-        import json
-
         now = self.clock()
         await self.hub.journal.append(
             Entry(type="unmanned", ts=now, name=name, data=json.dumps(data), stream=stream)
