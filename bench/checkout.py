@@ -14,7 +14,7 @@ stopped, and exit-request-to-door-open p50/p99 (seen from the door).
 Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
-        [--seeds 5] [--shoppers 20] [--fire]
+        [--seeds 5] [--shoppers 20] [--fire] [--no-reach]
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def run_isolated(knobs: Knobs) -> Report | None:
     hangs is killed after RUN_TIMEOUT_S and named instead of stopping the bench."""
     cmd = [sys.executable, "-m", "simulators.store.play", knobs.model, str(knobs.seed),
            str(knobs.shoppers)] + (["--fire"] if knobs.fire_at is not None else [])  # fmt: skip
+    cmd += [] if knobs.reach else ["--no-reach"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -72,6 +73,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--shoppers", type=int, default=20)
     ap.add_argument("--fire", action="store_true", help="a fire alarm in every run")
+    ap.add_argument(
+        "--no-reach",
+        action="store_true",
+        help="shelves report who stands there, not which slots each can reach",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     console = Console(width=170)
@@ -88,6 +94,7 @@ def main() -> None:
                     shoppers=args.shoppers,
                     seed=seed,
                     fire_at=4.0 if args.fire else None,
+                    reach=not args.no_reach,
                 )
                 report = run_isolated(knobs)
                 if report is None:
@@ -103,7 +110,8 @@ def main() -> None:
                 progress.advance(task)
             rows[model] = combine(reports)
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
-                  + (" with a fire alarm" if args.fire else ""))  # fmt: skip
+                  + (" with a fire alarm" if args.fire else "")
+                  + (", shelves without reach" if args.no_reach else ""))  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",
                 "declined", "stuck", "exit p50", "exit p99"):  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from devices.base import CommandArgs, DeviceConfig
@@ -83,11 +83,22 @@ class ShelfSimulator(DeviceSimulator[ShelfConfig]):
             track=track,
         )
 
-    async def people(self, tracks: Sequence[str]) -> int:
-        """These shopper tracks now stand at the shelf."""
-        seq = await self.event("people", tracks=list(tracks))
+    async def people(
+        self, tracks: Sequence[str], reach: Mapping[str, Sequence[str]] | None = None
+    ) -> int:
+        """These shopper tracks now stand at the shelf (``reach``: the slots some of them
+        can reach, as an overhead tracking system places them)."""
+        extra = {"reach": {t: list(r) for t, r in reach.items()}} if reach else {}
+        seq = await self.event("people", tracks=list(tracks), **extra)
         self.tracks = list(tracks)
         return seq
+
+    def within_reach(self, slot: str) -> list[str]:
+        """The slots a shopper standing in front of ``slot`` can reach: it and its
+        neighbours in the planogram's order."""
+        order = list(self.config.slots)
+        i = order.index(self._slot(slot))
+        return order[max(i - 1, 0) : i + 2]
 
     async def hand(
         self,

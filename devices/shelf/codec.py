@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from devices.base import Codec, CommandArgs, TrackId, WirePayload
 from hub.catalog import normalise_gtin
@@ -43,9 +43,20 @@ class Action(WirePayload):
 
 
 class People(WirePayload):
-    """The shopper tracks now standing at the shelf; sent when the set changed."""
+    """The shopper tracks now standing at the shelf; sent when the set changed (or
+    when one of them moved along it)."""
 
     tracks: list[TrackId] = Field(max_length=50)
+    #: Where the tracking system knows it: the slots each track can reach from where it
+    #: stands.  A track not listed may reach any slot of the shelf.
+    reach: dict[TrackId, list[SlotId]] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="after")
+    def _reach_of_present_tracks(self) -> People:
+        stray = sorted(set(self.reach) - set(self.tracks))
+        if stray:
+            raise ValueError(f"reach names tracks not at the shelf: {', '.join(stray)}")
+        return self
 
 
 class Identify(CommandArgs):

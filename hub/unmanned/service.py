@@ -40,8 +40,9 @@ from hub.unmanned import sessions as ss
 from hub.unmanned.billing import Bill, make_bill
 from hub.unmanned.config import UnmannedConfig
 from hub.unmanned.entry import Entrance
+from hub.unmanned.hands import Pick, Seen
 from hub.unmanned.sessions import ShopperSession
-from hub.unmanned.shelves import Pick, Seen, ShelfFusion, ShelfSpec
+from hub.unmanned.shelves import ShelfFusion, ShelfSpec
 
 if TYPE_CHECKING:
     from hub.checkout.ledger import Completed, Draft
@@ -243,7 +244,7 @@ class UnmannedService:
             seen = Seen(p.ts, p.action, p.gtin, p.count, p.confidence, p.track)
             self.fusion.seen(event.device, p.slot, seen)
         elif event.name == "people":
-            self.fusion.people(event.device, list(p.tracks), p.ts)
+            self.fusion.people(event.device, list(p.tracks), p.ts, p.reach)
 
     # -- sessions ------------------------------------------------------------------
 

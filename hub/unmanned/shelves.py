@@ -4,75 +4,48 @@ put-backs attributed to the shopper standing at the shelf.
 Each slot's weight change is *pending* for ``fuse_window_s``, collecting the shelf
 camera's detections of the same slot, then decided:
 
+- **hands at once** — several hands whose items' weights add up to the change
+  (:func:`hub.unmanned.hands.explain`) are one pick or put-back each;
 - **what and how many** — the weight is the count's ground truth: ``|Δg|`` is
   matched against the unit weight of the candidates (the slot's planned item,
   items known to be misplaced on that slot, the camera's item, and for a
   put-back the items the shopper holds).  The camera decides between items
   whose weights both fit; a weight that fits nothing is unsure;
-- **who** — the tracks at the shelf at the time (with ``presence_grace_s``):
-  one track is sure; several are *crowding* — the camera's track decides if it
-  saw the hand, a put-back goes to the one who holds the item, otherwise the
-  pick is unsure.
+- **who** — the tracks at the shelf at the time (with ``presence_grace_s``) that
+  can reach the slot (where the tracking system says which slots a track can
+  reach): one track is sure; several are *crowding* — the camera's track decides
+  if it saw the hand, a put-back goes to the one who holds the item, otherwise
+  the pick is unsure.
 
 A decision carries its evidence and a confidence; the bill's confidence is its
-least sure line, and an unsure bill goes to staff review.  A camera detection
-with no weight change is ignored (the scale did not move: nothing was taken).
+least sure line, and an unsure bill goes to staff review.  A lone camera detection
+with no weight change is ignored (the scale did not move: nothing was taken); a
+pick and a put-back together with none are a swap.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
+from hub.unmanned.hands import (
+    HAND_SLACK_S,
+    Action,
+    Pending,
+    Pick,
+    Seen,
+    explain,
+    together_picks,
+)
 from hub.unmanned.sessions import Evidence
 
-Action = Literal["pick", "put"]
-
-#: Confidence of picks known only from the camera (a swap the scale could not see).
+#: Confidence of picks known only from the camera (a swap the scale could not see)...
 SWAP_CONFIDENCE = 0.6
-#: How far a hand may be stamped off the scale's clock (two devices' timestamps).
-HAND_SLACK_S = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """A shelf camera detection."""
-
-    ts: float
-    action: Action
-    gtin: str | None
-    count: int
-    confidence: float
-    track: str | None
-
-
-@dataclass(slots=True)
-class _Pending:
-    shelf: str
-    slot: str
-    ts: float
-    delta: float
-    tracks: tuple[str, ...]
-    #: When the slot's scale reported before this: hands after it are this change's.
-    prev: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    shelf: str
-    slot: str
-    action: Action
-    gtin: str
-    count: int
-    track: str | None
-    confidence: float
-    evidence: tuple[Evidence, ...]
-    #: Other tracks at the shelf who may have taken (part of) it: their bills go to
-    #: review rather than risk a silent wrong charge.
-    also: tuple[str, ...] = ()
+#: ... and of a swap every piece of which fits: the same item recognised in both hands,
+#: both shoppers at the slot, the one putting back holding it.
+SURE_SWAP_CONFIDENCE = 0.95
 
 
 @dataclass(slots=True)
@@ -91,6 +64,9 @@ class _Shelf:
     reported: dict[str, float] = field(default_factory=dict)
     present: dict[str, float] = field(default_factory=dict)  # track → since
     left: dict[str, float] = field(default_factory=dict)  # track → when it left
+    #: The slots a track can reach (last known, kept a while after it left); a track
+    #: without an entry may reach any slot.
+    reach: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Units of other items known to sit on a slot (put back in the wrong place).
     misplaced: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
@@ -111,7 +87,7 @@ class ShelfFusion:
         self.held = held
         self.window = fuse_window_s
         self.grace = presence_grace_s
-        self._pending: list[_Pending] = []
+        self._pending: list[Pending] = []
         self._seen: dict[tuple[str, str], list[Seen]] = defaultdict(list)
         self.ignored_vision = 0
 
@@ -132,12 +108,19 @@ class ShelfFusion:
         if abs(delta) <= 3 * s.spec.noise_g * math.sqrt(2):
             return  # scale noise (the hands since the last change are still to come)
         s.reported[slot] = ts
-        self._pending.append(_Pending(shelf, slot, ts, delta, self.tracks_at(shelf, ts), prev))
+        tracks = self.tracks_at(shelf, ts, slot)
+        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev))
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
         self._seen[(shelf, slot)].append(seen)
 
-    def people(self, shelf: str, tracks: list[str], ts: float) -> None:
+    def people(
+        self,
+        shelf: str,
+        tracks: list[str],
+        ts: float,
+        reach: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         s = self._shelves[shelf]
         for t in list(s.present):
             if t not in tracks:
@@ -146,11 +129,26 @@ class ShelfFusion:
         for t in tracks:
             s.present.setdefault(t, ts)
             s.left.pop(t, None)
+            if reach and t in reach:
+                s.reach[t] = frozenset(reach[t])
+            else:
+                s.reach.pop(t, None)
+        for t, when in list(s.left.items()):
+            if ts - when > self.grace:
+                del s.left[t]
+                s.reach.pop(t, None)
 
-    def tracks_at(self, shelf: str, ts: float) -> tuple[str, ...]:
+    def tracks_at(self, shelf: str, ts: float, slot: str | None = None) -> tuple[str, ...]:
+        """The tracks at the shelf (or gone less than ``presence_grace_s`` ago) and, for a
+        slot, those of them that can reach it; all of them if none can (the tracking
+        system placed them wrongly: better unsure than nobody)."""
         s = self._shelves[shelf]
         recent = [t for t, when in s.left.items() if ts - when <= self.grace]
-        return tuple(sorted({*s.present, *recent}))
+        near = sorted({*s.present, *recent})
+        if slot is None:
+            return tuple(near)
+        reaching = [t for t in near if slot in s.reach.get(t, (slot,))]
+        return tuple(reaching or near)
 
     # -- decisions -------------------------------------------------------------------
 
@@ -185,21 +183,29 @@ class ShelfFusion:
             if b is None:
                 continue
             puts.remove(b)
+            conf = self._swap_confidence(shelf, slot, a, b)
             for h in (a, b):
                 gtin = h.gtin or planned or ""
                 ev = Evidence(
                     source="vision",
                     device=shelf,
                     ts=h.ts,
-                    confidence=SWAP_CONFIDENCE,
+                    confidence=conf,
                     slot=slot,
                     tracks=(h.track or "",),
                     note="a pick and a put-back at once: the scale saw no change",
                 )
-                out.append(
-                    Pick(shelf, slot, h.action, gtin, h.count, h.track, SWAP_CONFIDENCE, (ev,))
-                )
+                out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
         return out
+
+    def _swap_confidence(self, shelf: str, slot: str, pick: Seen, put: Seen) -> float:
+        same = pick.gtin is not None and pick.gtin == put.gtin and pick.count == put.count
+        sure = min(pick.confidence, put.confidence) >= 0.8
+        here = all(h.track in self.tracks_at(shelf, h.ts, slot) for h in (pick, put))
+        holder = put.track == pick.track or (
+            put.track is not None and self.held(put.track).get(put.gtin or "", 0) >= put.count
+        )
+        return SURE_SWAP_CONFIDENCE if same and sure and here and holder else SWAP_CONFIDENCE
 
     def flush(self, tracks: set[str], now: float | None = None) -> list[Pick]:
         """Decide now the changes these tracks were at (their shopper is leaving), and the
@@ -220,7 +226,7 @@ class ShelfFusion:
             out += swapped
         return out
 
-    def _near(self, p: _Pending, action: Action) -> list[Seen]:
+    def _near(self, p: Pending, action: Action) -> list[Seen]:
         """The camera's detections of this slot and action within the window, nearest first."""
         lag = self._shelves[p.shelf].spec.settle_s
 
@@ -231,7 +237,7 @@ class ShelfFusion:
         near = [x for x in seen if x.action == action and off(x) <= self.window]
         return sorted(near, key=off)
 
-    def _hands_since(self, p: _Pending, action: Action) -> list[Seen]:
+    def _hands_since(self, p: Pending, action: Action) -> list[Seen]:
         """The hands seen since the slot's previous change, earliest first, as many as
         the scale's units (the scale reports once for hands that overlap): empty when
         they do not add up."""
@@ -253,51 +259,34 @@ class ShelfFusion:
             return []
         return taken
 
-    def _consume(self, p: _Pending, used: list[Seen]) -> None:
+    def _consume(self, p: Pending, used: Sequence[Seen]) -> None:
         seen = self._seen.get((p.shelf, p.slot), [])
         for x in used:
             if x in seen:
                 seen.remove(x)
 
-    def _decide(self, p: _Pending) -> list[Pick]:
-        """One pick, or one per hand when the camera saw several shoppers' hands whose
-        units add up to what the scale lost or gained at once (two reaching together)."""
+    def _decide(self, p: Pending) -> list[Pick]:
+        """One pick per hand when the camera saw several hands whose items' weights add
+        up to what the scale lost or gained at once (shoppers reaching together, one
+        taking while another puts back); else one pick, from the weight."""
+        s = self._shelves[p.shelf]
+        planned = s.spec.slots.get(p.slot, "")
+        seen = self._seen.get((p.shelf, p.slot), [])
+        together = explain(p, seen, planned, s.spec.noise_g, self.unit_weight)
+        if together:
+            self._consume(p, together)
+            picks = together_picks(p, together, planned, self.held)
+            for pick in picks:
+                self._book_misplaced(p, pick)
+            return picks
         action: Action = "pick" if p.delta < 0 else "put"
         hands = self._hands_since(p, action) or self._near(p, action)
         one = self._decide_one(p, action, hands[0] if hands else None)
-        tracks = [h.track for h in hands]
-        if (
-            len(hands) >= 2
-            and None not in tracks
-            and len(set(tracks)) == len(hands)
-            and sum(h.count for h in hands) == one.count
-        ):
-            self._consume(p, hands)
-            one = self._decide_one(p, action, hands[0], hands=len(hands))
-            self._book_misplaced(p, one)
-            return [self._hand_pick(p, one, h) for h in hands]
         self._consume(p, hands[:1])
         self._book_misplaced(p, one)
         return [one]
 
-    def _hand_pick(self, p: _Pending, one: Pick, h: Seen) -> Pick:
-        assert h.track is not None
-        sure = 0.97 if h.confidence >= 0.8 and h.track in p.tracks else 0.7
-        if h.gtin is not None and h.gtin != one.gtin:
-            sure = min(sure, 0.6)
-        weight = one.evidence[0].model_copy(update={"note": f"{len(p.tracks)} hands at once"})
-        vision = Evidence(
-            source="vision",
-            device=p.shelf,
-            ts=h.ts,
-            confidence=h.confidence,
-            slot=p.slot,
-            tracks=(h.track,),
-        )
-        conf = round(sure * one.evidence[0].confidence, 3)
-        return Pick(p.shelf, p.slot, one.action, one.gtin, h.count, h.track, conf, (weight, vision))
-
-    def _decide_one(self, p: _Pending, action: Action, cam: Seen | None, *, hands: int = 1) -> Pick:
+    def _decide_one(self, p: Pending, action: Action, cam: Seen | None) -> Pick:
         s = self._shelves[p.shelf]
         grams = abs(p.delta)
         notes: list[str] = []
@@ -325,7 +314,7 @@ class ShelfFusion:
             count = cam.count if cam else 1
             what = 0.3
             notes.append(f"{grams:.0f} g fits no item expected here")
-        if cam is not None and cam.count != count and hands == 1:
+        if cam is not None and cam.count != count:
             what *= 0.8
             notes.append(f"the camera counted {cam.count}, the scale {count}")
         evidence = [
@@ -351,7 +340,7 @@ class ShelfFusion:
                 )
             )
         also: tuple[str, ...] = ()
-        unexplained = cam is None or cam.track is None or (cam.count < count and hands == 1)
+        unexplained = cam is None or cam.track is None or cam.count < count
         if len(p.tracks) > 1 and (unexplained or who < 0.9):
             also = tuple(t for t in p.tracks if t != track)
         return Pick(
@@ -367,7 +356,7 @@ class ShelfFusion:
         )
 
     def _who(
-        self, p: _Pending, cam: Seen | None, action: Action, notes: list[str]
+        self, p: Pending, cam: Seen | None, action: Action, notes: list[str]
     ) -> tuple[str | None, float]:
         tracks = p.tracks
         if cam is not None and cam.track is not None:
@@ -426,7 +415,7 @@ class ShelfFusion:
         scored.sort()
         return [(g, n) for _, g, n in scored]
 
-    def _book_misplaced(self, p: _Pending, pick: Pick) -> None:
+    def _book_misplaced(self, p: Pending, pick: Pick) -> None:
         s, slot, action, gtin, count = (
             self._shelves[p.shelf],
             p.slot,

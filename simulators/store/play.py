@@ -102,12 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("seed", type=int)
     ap.add_argument("shoppers", type=int)
     ap.add_argument("--fire", action="store_true")
+    ap.add_argument("--no-reach", action="store_true", help="shelves do not know reach")
     args = ap.parse_args(argv)
     knobs = Knobs(
         model=args.model,
         shoppers=args.shoppers,
         seed=args.seed,
         fire_at=4.0 if args.fire else None,
+        reach=not args.no_reach,
     )
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_scenario(knobs, Path(tmp) / "data"))

@@ -64,7 +64,8 @@ class StoreRun:
                 d.config, hub.store_id, ep, seed=self.rng.getrandbits(32)
             )
         self.shoppers: list[Shopper] = []
-        self.at_shelf: dict[str, list[str]] = {}
+        #: shelf → track → the slot it stands in front of
+        self.at_shelf: dict[str, dict[str, str]] = {}
         self.entry = asyncio.Lock()
         self.counter = asyncio.Lock()
         self.vestibule = asyncio.Lock()
@@ -108,9 +109,12 @@ class StoreRun:
     async def _baseline(self) -> None:
         for sim in self.sims.values():
             if isinstance(sim, ShelfSimulator):
-                for slot in sim.config.slots:
+                for slot, gtin in sim.config.slots.items():
+                    # Stocked with the store catalog's items (their weights, not the
+                    # simulator's own demo products').
+                    sim.grams[slot] = sim.units[slot] * self.weights[gtin]
                     await sim.weight(slot, round(sim.grams[slot], 1))
-                self.at_shelf[sim.device_id] = []
+                self.at_shelf[sim.device_id] = {}
         await asyncio.sleep(0.3)
 
     def _cast(self) -> None:
@@ -175,13 +179,16 @@ class StoreRun:
                     out.setdefault(gtin, (sim, slot))
         return out
 
-    async def _people(self, shelf: ShelfSimulator, track: str, here: bool) -> None:
-        tracks = self.at_shelf[shelf.device_id]
-        if here and track not in tracks:
-            tracks.append(track)
-        elif not here and track in tracks:
-            tracks.remove(track)
-        await shelf.people(list(tracks))
+    async def _people(self, shelf: ShelfSimulator, track: str, slot: str | None = None) -> None:
+        """The track now stands in front of ``slot`` (None: it left the shelf); the
+        tracking system tells the shelf who stands there and what each can reach."""
+        at = self.at_shelf[shelf.device_id]
+        if slot is None:
+            at.pop(track, None)
+        else:
+            at[track] = slot
+        reach = {t: shelf.within_reach(s) for t, s in at.items()} if self.k.reach else None
+        await shelf.people(list(at), reach)
 
     async def _shop_shelves(self, sh: Shopper) -> None:
         k, rng = self.k, self.rng
@@ -194,37 +201,42 @@ class StoreRun:
         hide = rng.randrange(len(wanted)) if sh.thief else -1
         for i, gtin in enumerate(wanted):
             shelf, slot = where[gtin]
-            await self._people(shelf, sh.track, True)
+            await self._people(shelf, sh.track, slot)
             await asyncio.sleep(k.step_s)
+            if shelf.units[slot] <= 0:  # sold out: nothing to take here
+                await self._people(shelf, sh.track)
+                continue
             await self._hand(shelf, slot, gtin, sh, "pick", hidden=i == hide)
             sh.take(gtin)
             if rng.random() < k.put_back:
                 await asyncio.sleep(k.step_s)
                 if rng.random() < k.wrong_shelf / max(k.put_back, 1e-9):
                     other, oslot = rng.choice(list(where.values()))
-                    await self._people(shelf, sh.track, False)
-                    await self._people(other, sh.track, True)
+                    await self._people(shelf, sh.track)
+                    await self._people(other, sh.track, oslot)
                     await asyncio.sleep(k.step_s)
                     await self._hand(other, oslot, gtin, sh, "put")
                     sh.drop(gtin)
                     await asyncio.sleep(k.step_s)
-                    await self._people(other, sh.track, False)
+                    await self._people(other, sh.track)
                     continue
                 await self._hand(shelf, slot, gtin, sh, "put")
                 sh.drop(gtin)
             await asyncio.sleep(k.step_s)
-            await self._people(shelf, sh.track, False)
+            await self._people(shelf, sh.track)
 
     async def _hand(
         self, shelf: ShelfSimulator, slot: str, gtin: str, sh: Shopper, action: str, *,
         hidden: bool = False,
     ) -> None:  # fmt: skip
         k, rng = self.k, self.rng
+        sign = -1 if action == "pick" else 1
+        if gtin == shelf.config.slots[slot]:
+            shelf.units[slot] += sign  # (before any await: the caller checked for stock)
         if not hidden and rng.random() >= k.vision_miss:
             track = None if rng.random() < k.track_miss else sh.track
             conf = round(rng.uniform(0.85, 0.99), 2)
             await shelf.action(slot, "pick" if action == "pick" else "put", gtin, 1, conf, track)
-        sign = -1 if action == "pick" else 1
         shelf.grams[slot] += sign * self.weights[gtin]
         await asyncio.sleep(shelf.config.settle_s)  # the scale settles
         reading = shelf.grams[slot] + rng.gauss(0.0, k.weight_noise_g)

@@ -30,6 +30,9 @@ class Knobs:
     #: Shelf camera: chance it misses a hand, or sees it but not whose it is.
     vision_miss: float = 0.02
     track_miss: float = 0.02
+    #: The overhead tracking tells the shelf which slots each shopper can reach (the
+    #: slot in front of them and its neighbours); off: only who stands at the shelf.
+    reach: bool = True
     #: Scale noise (grams, one standard deviation).
     weight_noise_g: float = 2.0
     #: Shoppers who hide a tagged item (from the camera, or at the RFID counter).

@@ -68,6 +68,7 @@ async def test_weight_action_and_people_go_out_as_given(broker: Broker, watcher:
     assert isinstance(people, People) and people.tracks == ["t-1", "t-2"]
     assert isinstance(nobody, People) and nobody.tracks == []
     assert shelf.grams["A1"] == START_UNITS * TEA.grams  # a reading, not the load
+
     assert shelf.units["A1"] == START_UNITS and shelf.tracks == []
 
 
@@ -173,3 +174,13 @@ def test_sample_fields_are_valid(event: str) -> None:
     assert sim.encode_event(event, body)
     with pytest.raises(PayloadError):
         CODEC.decode_event(event, b'{"ts": 1.0, "seq": 1}')
+
+
+async def test_people_tell_the_slots_each_track_can_reach(broker: Broker, watcher: Watcher) -> None:
+    async with ShelfSimulator(SHELF, STORE, broker.endpoint) as shelf:
+        assert shelf.within_reach("A1") == ["A1", "A2"]
+        assert shelf.within_reach("A2") == ["A1", "A2", "B1"]
+        await shelf.people(["t-1", "t-2"], {"t-1": shelf.within_reach("B1")})
+        await watcher.wait_for(lambda ms: len(events(watcher)) == 1)
+    [people] = (decode(m) for m in events(watcher))
+    assert isinstance(people, People) and people.reach == {"t-1": ["A2", "B1"]}

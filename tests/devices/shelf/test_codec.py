@@ -70,6 +70,11 @@ def test_discovered_as_a_kind() -> None:
             People(ts=1.0, seq=4, tracks=["t-1", "t-2"]),
         ),
         ("people", {"ts": 1, "seq": 5, "tracks": []}, People(ts=1.0, seq=5, tracks=[])),
+        (
+            "people",
+            {"ts": 1, "seq": 6, "tracks": ["t-1", "t-2"], "reach": {"t-1": ["A1", "A2"]}},
+            People(ts=1.0, seq=6, tracks=["t-1", "t-2"], reach={"t-1": ["A1", "A2"]}),
+        ),
     ],
 )
 def test_decodes(name: str, payload: dict[str, object], expected: object) -> None:
@@ -104,6 +109,9 @@ def test_action_gtin_is_normalised_to_gtin14(gtin: str) -> None:
         ("people", {"ts": 1, "seq": 1}),
         ("people", {"ts": 1, "seq": 1, "tracks": "t-1"}),
         ("people", {"ts": 1, "seq": 1, "tracks": [f"t{i}" for i in range(51)]}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-2": ["A1"]}}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": ["A 1"]}}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": "A1"}}),
     ],
 )
 def test_rejects_invalid(name: str, payload: dict[str, object]) -> None:

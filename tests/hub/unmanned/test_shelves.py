@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.unmanned.shelves import Seen, ShelfFusion, ShelfSpec
+from hub.unmanned.hands import Seen
+from hub.unmanned.shelves import ShelfFusion, ShelfSpec
 
 TEA, NOODLES, SOY = "06901234567892", "06901234561036", "06901234561029"
 WEIGHTS = {TEA: 520.0, NOODLES: 540.0, SOY: 610.0}
@@ -126,3 +127,76 @@ def test_a_lone_hand_the_scale_did_not_confirm_is_a_touch() -> None:
     f.people("shelf-1", ["t1"], 1.0)
     f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
     assert f.flush({"t1"}, 3.0) == [] and f.due(100.0) == []
+
+
+def test_a_put_back_and_a_pick_in_one_reading_are_both_applied() -> None:
+    # t1 puts soy sauce on the tea slot while t2 takes a tea: the scale settles once,
+    # +610 - 520 g; each hand gets its own item.
+    f = fusion(held={"t1": {SOY: 1}, "t2": {}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.9, "put", SOY, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.05, "pick", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 + 610.0 - 520.0 + 1.5, 2.2)
+    picks = f.due(3.0)
+    assert sorted((p.action, p.gtin, p.track, p.confidence) for p in picks) == [
+        ("pick", TEA, "t2", 0.97),
+        ("put", SOY, "t1", 0.97),
+    ]
+    # The soy sauce is known to sit on the tea slot now.
+    f.people("shelf-1", ["t3"], 4.0)
+    f.weight("shelf-1", "a", 5200.0 - 520.0 - 610.0, 5.5)
+    [pick] = f.due(6.5)
+    assert (pick.gtin, pick.track) == (SOY, "t3")
+
+
+def test_a_put_back_by_someone_not_holding_the_item_is_unsure() -> None:
+    f = fusion(held={"t1": {}, "t2": {}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.9, "put", SOY, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.05, "pick", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 + 90.0, 2.2)
+    put = next(p for p in f.due(3.0) if p.action == "put")
+    assert put.confidence == 0.6
+
+
+def test_the_earliest_hands_explain_a_change_the_later_ones_wait_for_theirs() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    for ts, track in ((1.80, "t1"), (1.85, "t2"), (2.05, "t3")):
+        f.seen("shelf-1", "a", Seen(ts, "pick", TEA, 1, 0.9, track))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.1)  # t1 and t2 (t3's hand still in)
+    f.weight("shelf-1", "a", 5200.0 - 1560.0, 2.35)  # t3
+    picks = f.due(3.0)
+    assert [(p.track, p.count) for p in picks] == [("t1", 1), ("t2", 1), ("t3", 1)]
+    assert all(p.confidence == 0.97 for p in picks)
+
+
+def test_reach_tells_who_took_what_the_camera_missed() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0, reach={"t1": ["a"], "t2": ["b"]})
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.confidence, pick.also) == ("t1", 1.0, ())
+    # A track whose reach is unknown may have reached any slot.
+    f.people("shelf-1", ["t1", "t2", "t3"], 4.0, reach={"t1": ["a"], "t2": ["b"]})
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 5.0)
+    [unsure] = f.due(6.0)
+    assert unsure.confidence < 0.5 and set(unsure.also) | {unsure.track} == {"t1", "t3"}
+    # Nobody in reach (the tracking placed them wrongly): everyone at the shelf.
+    f.people("shelf-1", ["t1", "t2"], 7.0, reach={"t1": ["b"], "t2": ["b"]})
+    f.weight("shelf-1", "a", 5200.0 - 1560.0, 9.0)  # (t3 left more than the grace ago)
+    [nobody] = f.due(10.0)
+    assert set(nobody.also) | {nobody.track} == {"t1", "t2"}
+
+
+def test_a_swap_every_piece_of_which_fits_is_sure() -> None:
+    f = fusion(held={"t2": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.1, "put", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5201.0, 2.4)
+    swapped = f.flush({"t1"}, 3.0)
+    assert sorted((p.action, p.track, p.confidence) for p in swapped) == [
+        ("pick", "t1", 0.95),
+        ("put", "t2", 0.95),
+    ]

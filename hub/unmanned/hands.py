@@ -1,0 +1,144 @@
+"""Hands and scale changes at a shelf slot, and which hands explain a change.
+
+The camera reports hands (:class:`Seen`): a pick or a put-back at a slot, maybe with the
+item and the shopper.  The scale reports once per settled change (:class:`Pending`),
+so hands that overlap in time show up as *one* change: several shoppers reaching
+together, or one taking while another puts back.  :func:`explain` finds the hands
+whose items' signed weights add up to the change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Literal
+
+from hub.unmanned.sessions import Evidence
+
+Action = Literal["pick", "put"]
+
+#: Most hands one scale change is matched against in every combination (2^n).
+MAX_HANDS = 8
+#: How far a hand may be stamped off the scale's clock (two devices' timestamps).
+HAND_SLACK_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A shelf camera detection."""
+
+    ts: float
+    action: Action
+    gtin: str | None
+    count: int
+    confidence: float
+    track: str | None
+
+
+@dataclass(slots=True)
+class Pending:
+    """A slot's scale change waiting for the camera's hands (``fuse_window_s``)."""
+
+    shelf: str
+    slot: str
+    ts: float
+    delta: float
+    tracks: tuple[str, ...]
+    #: When the slot's scale reported before this: hands after it are this change's.
+    prev: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    shelf: str
+    slot: str
+    action: Action
+    gtin: str
+    count: int
+    track: str | None
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    #: Other tracks at the shelf who may have taken (part of) it: their bills go to
+    #: review rather than risk a silent wrong charge.
+    also: tuple[str, ...] = ()
+
+
+def explain(
+    p: Pending,
+    seen: Sequence[Seen],
+    planned: str,
+    noise_g: float,
+    unit_weight: Callable[[str], float | None],
+) -> tuple[Seen, ...] | None:
+    """The most hands (two or more, each with its shopper) seen at the slot since its
+    previous change whose items' signed weights add up to this change within the
+    scale's noise; the earliest such hands when several sets do."""
+    since = [
+        x
+        for x in seen
+        if x.track is not None and p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S
+    ]
+    since = sorted(since, key=lambda x: x.ts)[:MAX_HANDS]
+    grams: dict[Seen, float] = {}
+    for x in since:
+        w = unit_weight(x.gtin or planned)
+        if w:
+            grams[x] = (1 if x.action == "put" else -1) * x.count * w
+    hands = [x for x in since if x in grams]
+    for size in range(len(hands), 1, -1):
+        fitting = [
+            combo
+            for combo in combinations(hands, size)
+            if abs(sum(grams[x] for x in combo) - p.delta)
+            <= 4 * noise_g * math.sqrt(2) + 0.02 * sum(abs(grams[x]) for x in combo)
+        ]
+        if fitting:
+            return min(fitting, key=lambda combo: sum(x.ts for x in combo))
+    return None
+
+
+def together_picks(
+    p: Pending,
+    hands: tuple[Seen, ...],
+    planned: str,
+    held: Callable[[str], Mapping[str, int]],
+) -> list[Pick]:
+    """One pick per hand of a change :func:`explain` matched; unsure where the camera did
+    not recognise the item or the one putting it back does not hold it."""
+    weight = Evidence(
+        source="weight",
+        device=p.shelf,
+        ts=p.ts,
+        confidence=1.0,
+        slot=p.slot,
+        tracks=p.tracks,
+        note=f"{len(hands)} hands at once",
+    )
+    out: list[Pick] = []
+    for i, h in enumerate(hands):
+        assert h.track is not None
+        gtin = h.gtin or planned
+        sure = 0.97 if h.confidence >= 0.8 and h.track in p.tracks else 0.7
+        if h.gtin is None:
+            sure = min(sure, 0.6)  # the planned item, by its weight only
+        if h.action == "put":
+            # What the hand's shopper holds, with what they took in these same hands.
+            took = sum(
+                x.count
+                for x in hands[:i]
+                if x.track == h.track and x.action == "pick" and (x.gtin or planned) == gtin
+            )
+            if held(h.track).get(gtin, 0) + took < h.count:
+                sure = min(sure, 0.6)  # put back by someone not holding it
+        vision = Evidence(
+            source="vision",
+            device=p.shelf,
+            ts=h.ts,
+            confidence=h.confidence,
+            slot=p.slot,
+            tracks=(h.track,),
+        )
+        out.append(Pick(p.shelf, p.slot, h.action, gtin, h.count, h.track, sure, (weight, vision)))
+    return out
