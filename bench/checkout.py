@@ -14,7 +14,7 @@ stopped, and exit-request-to-door-open p50/p99 (seen from the door).
 Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
-        [--seeds 5] [--shoppers 20] [--fire] [--no-reach]
+        [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--vision-miss F] [--track-miss F]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def run_isolated(knobs: Knobs) -> Report | None:
     cmd = [sys.executable, "-m", "simulators.store.play", knobs.model, str(knobs.seed),
            str(knobs.shoppers)] + (["--fire"] if knobs.fire_at is not None else [])  # fmt: skip
     cmd += [] if knobs.reach else ["--no-reach"]
+    cmd += ["--vision-miss", str(knobs.vision_miss), "--track-miss", str(knobs.track_miss)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -78,6 +79,18 @@ def main() -> None:
         action="store_true",
         help="shelves report who stands there, not which slots each can reach",
     )
+    ap.add_argument(
+        "--vision-miss",
+        type=float,
+        default=Knobs().vision_miss,
+        help="share of hands the shelf camera misses",
+    )
+    ap.add_argument(
+        "--track-miss",
+        type=float,
+        default=Knobs().track_miss,
+        help="share of hands seen without whose they are",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     console = Console(width=170)
@@ -95,6 +108,8 @@ def main() -> None:
                     seed=seed,
                     fire_at=4.0 if args.fire else None,
                     reach=not args.no_reach,
+                    vision_miss=args.vision_miss,
+                    track_miss=args.track_miss,
                 )
                 report = run_isolated(knobs)
                 if report is None:
@@ -111,7 +126,8 @@ def main() -> None:
             rows[model] = combine(reports)
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else "")
-                  + (", shelves without reach" if args.no_reach else ""))  # fmt: skip
+                  + (", shelves without reach" if args.no_reach else "")
+                  + f", camera misses {args.vision_miss:g} / {args.track_miss:g}")  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",
                 "declined", "stuck", "exit p50", "exit p99"):  # fmt: skip

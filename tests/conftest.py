@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from hub.journal import Journal
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "configs" / "demo.toml"
@@ -91,3 +95,23 @@ async def eventually(predicate: object, timeout: float = 10.0, interval: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def running_journal(path: Path, **options: Any) -> AsyncIterator[Journal]:
+    """A journal on a real SQLite file with its writer task running."""
+    j = Journal(path, **options)
+    await j.open()
+    task = asyncio.create_task(j.run())
+    try:
+        yield j
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        j.close()
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    async with running_journal(tmp_path / "hub.db") as j:
+        yield j

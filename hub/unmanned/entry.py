@@ -127,6 +127,11 @@ class Entrance:
         self.svc.open_door(door, s.id)
         return s
 
+    async def _tailgating(self, event: DeviceEvent, why: str, data: dict[str, Any]) -> None:
+        await self.svc.hub.alerts.raise_(
+            "unmanned_tailgating", "warning", why, device=event.device, zone=event.zone, data=data
+        )
+
     async def passage(self, event: DeviceEvent, p: Any) -> None:
         door = event.device
         assert self.svc.exits is not None
@@ -137,25 +142,13 @@ class Entrance:
                 sid = held[0] if held and held[1] >= self.svc.clock() else None
             s = self.svc.sessions.get(sid) if sid else None
             if s is None:
-                await self.svc.hub.alerts.raise_(
-                    "unmanned_tailgating",
-                    "warning",
-                    f"someone entered through {door} without a session",
-                    device=door,
-                    zone=event.zone,
-                    data={"track": p.track},
-                )
+                why = f"someone entered through {door} without a session"
+                await self._tailgating(event, why, {"track": p.track})
                 return
             s.entered += 1
             if s.entered > s.party:
-                await self.svc.hub.alerts.raise_(
-                    "unmanned_tailgating",
-                    "warning",
-                    f"more people entered than session {s.id} lets in ({s.party})",
-                    device=door,
-                    zone=event.zone,
-                    data={"session": s.id, "track": p.track},
-                )
+                why = f"more people entered than session {s.id} lets in ({s.party})"
+                await self._tailgating(event, why, {"session": s.id, "track": p.track})
             if p.track and p.track not in s.tracks:
                 s.tracks.append(p.track)
                 self.svc.by_track[p.track] = s.id

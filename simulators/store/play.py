@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("shoppers", type=int)
     ap.add_argument("--fire", action="store_true")
     ap.add_argument("--no-reach", action="store_true", help="shelves do not know reach")
+    ap.add_argument("--vision-miss", type=float, default=Knobs().vision_miss)
+    ap.add_argument("--track-miss", type=float, default=Knobs().track_miss)
     args = ap.parse_args(argv)
     knobs = Knobs(
         model=args.model,
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         fire_at=4.0 if args.fire else None,
         reach=not args.no_reach,
+        vision_miss=args.vision_miss,
+        track_miss=args.track_miss,
     )
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_scenario(knobs, Path(tmp) / "data"))

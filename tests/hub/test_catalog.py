@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,17 +20,6 @@ from hub.catalog import (
 from hub.journal import Journal
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "configs" / "catalog.toml"
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "hub.db")
-    await j.open()
-    task = asyncio.create_task(j.run())
-    yield j
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    j.close()
 
 
 @pytest.mark.parametrize(

@@ -3,23 +3,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from hub.db import connect_reader
 from hub.journal import DeadLetter, Entry, Journal
+from tests.conftest import running_journal
 
 
 @pytest.fixture
-async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
-    j = Journal(tmp_path / "hub.db", batch_max=50)
-    await j.open()
-    task = asyncio.create_task(j.run())
-    yield j
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    j.close()
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    async with running_journal(tmp_path / "hub.db", batch_max=50) as j:
+        yield j
 
 
 async def test_append_outbox_and_ack_after_commit(journal: Journal, tmp_path: Path) -> None:

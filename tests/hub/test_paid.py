@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "hub.db")
-    await j.open()
-    task = asyncio.create_task(j.run())
-    yield j
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    j.close()
 
 
 def test_normalise_epc() -> None:

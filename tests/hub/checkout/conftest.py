@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,17 +20,6 @@ from hub.paid import PaidRegistry
 from hub.pricing import BasketItem, SpendThreshold, Tier, price_basket
 
 EPCS = ("3074257BF7194E4000001A85", "3074257BF7194E4000001A86")
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "hub.db")
-    await j.open()
-    task = asyncio.create_task(j.run())
-    yield j
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    j.close()
 
 
 def draft(basket: str = "b1") -> Draft:

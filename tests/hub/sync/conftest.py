@@ -3,7 +3,6 @@ journal on a real SQLite file, a controllable clock, and the exactly-once check.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -18,6 +17,7 @@ from hub.db import connect_reader
 from hub.journal import Entry, Journal
 from hub.sync import HttpCloudAdapter, LogAlerts, Sync
 from simulators.cloud import CloudServer
+from tests.conftest import running_journal
 
 STORE = "s1"
 TOKEN = "s1-secret"
@@ -41,13 +41,8 @@ def cloud(tmp_path: Path) -> Iterator[CloudServer]:
 
 @pytest.fixture
 async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
-    j = Journal(tmp_path / "data" / "hub.db", batch_max=500)
-    await j.open()
-    task = asyncio.create_task(j.run())
-    yield j
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    j.close()
+    async with running_journal(tmp_path / "data" / "hub.db", batch_max=500) as j:
+        yield j
 
 
 def fast_config(url: str = "http://127.0.0.1:9", **overrides: Any) -> SyncConfig:
