@@ -15,6 +15,7 @@ Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
         [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--vision-miss F] [--track-miss F]
+        [--crowd-at shelf|slot]
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def run_isolated(knobs: Knobs) -> Report | None:
            str(knobs.shoppers)] + (["--fire"] if knobs.fire_at is not None else [])  # fmt: skip
     cmd += [] if knobs.reach else ["--no-reach"]
     cmd += ["--vision-miss", str(knobs.vision_miss), "--track-miss", str(knobs.track_miss)]
+    cmd += ["--crowd-at", knobs.crowd_at]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -91,6 +93,12 @@ def main() -> None:
         default=Knobs().track_miss,
         help="share of hands seen without whose they are",
     )
+    ap.add_argument(
+        "--crowd-at",
+        choices=["shelf", "slot"],
+        default="shelf",
+        help="the crowd spreads over one shelf's slots, or all reach into one slot",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     console = Console(width=170)
@@ -110,6 +118,7 @@ def main() -> None:
                     reach=not args.no_reach,
                     vision_miss=args.vision_miss,
                     track_miss=args.track_miss,
+                    crowd_at=args.crowd_at,
                 )
                 report = run_isolated(knobs)
                 if report is None:
@@ -127,7 +136,8 @@ def main() -> None:
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else "")
                   + (", shelves without reach" if args.no_reach else "")
-                  + f", camera misses {args.vision_miss:g} / {args.track_miss:g}")  # fmt: skip
+                  + f", camera misses {args.vision_miss:g} / {args.track_miss:g}"
+                  + f", crowd at one {args.crowd_at}")  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",
                 "declined", "stuck", "exit p50", "exit p99"):  # fmt: skip

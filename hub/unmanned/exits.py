@@ -162,6 +162,8 @@ class Exits:
 
     async def left(self, s: ShopperSession | None, track: str | None) -> None:
         """A person of the session went out; the session ends with its last person."""
+        if track is not None:
+            self.svc.fusion.gone({track})  # out of the store: took nothing after this
         if s is None:
             return
         s.exited += 1

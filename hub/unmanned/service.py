@@ -266,6 +266,7 @@ class UnmannedService:
         for t in s.tracks:
             if self.by_track.get(t) == s.id:
                 del self.by_track[t]
+        self.fusion.gone(set(s.tracks))
         await self.save(s)
         await self.journal_event(
             "session_closed", {"session": s.id, "state": state, "sales": s.sales}
@@ -302,6 +303,13 @@ class UnmannedService:
     async def apply_pick(self, pick: Pick, *, mine: ShopperSession | None = None) -> None:
         log.debug("pick %s", pick)
         s = mine or self.session_of(None, pick.track)
+        # The others who may have taken it are doubted even when the one it went to is
+        # unknown or gone: they must not leave unbilled for it.
+        for other in pick.also:
+            o = self.session_of(None, other)
+            if o is not None and (s is None or o.id != s.id):
+                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
+                await self.save(o)
         if s is None:
             await self.hub.alerts.raise_(
                 "unmanned_unattributed",
@@ -311,11 +319,6 @@ class UnmannedService:
                 data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
             )
             return
-        for other in pick.also:
-            o = self.session_of(None, other)
-            if o is not None and o.id != s.id:
-                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
-                await self.save(o)
         ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
         evidence = [ev, *pick.evidence[1:]]
         if pick.action == "pick":

@@ -138,6 +138,14 @@ class ShelfFusion:
                 del s.left[t]
                 s.reach.pop(t, None)
 
+    def gone(self, tracks: set[str]) -> None:
+        """These tracks left the store: no longer at any shelf, nor recently."""
+        for s in self._shelves.values():
+            for t in tracks:
+                s.present.pop(t, None)
+                s.left.pop(t, None)
+                s.reach.pop(t, None)
+
     def tracks_at(self, shelf: str, ts: float, slot: str | None = None) -> tuple[str, ...]:
         """The tracks at the shelf (or gone less than ``presence_grace_s`` ago) and, for a
         slot, those of them that can reach it; all of them if none can (the tracking

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-reach", action="store_true", help="shelves do not know reach")
     ap.add_argument("--vision-miss", type=float, default=Knobs().vision_miss)
     ap.add_argument("--track-miss", type=float, default=Knobs().track_miss)
+    ap.add_argument("--crowd-at", choices=["shelf", "slot"], default="shelf")
     args = ap.parse_args(argv)
     knobs = Knobs(
         model=args.model,
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         reach=not args.no_reach,
         vision_miss=args.vision_miss,
         track_miss=args.track_miss,
+        crowd_at=args.crowd_at,
     )
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_scenario(knobs, Path(tmp) / "data"))

@@ -195,9 +195,12 @@ class StoreRun:
         where = self._where()
         wanted = shopping_list(rng, sorted(where), *k.items)
         if sh.crowd:
-            # Crowding: everyone picked for it goes to the first shelf's first slot.
-            first = next(iter(where.values()))
-            wanted.insert(0, first[0].config.slots[first[1]])
+            # Crowding: everyone picked for it goes to the first shelf at once, each to a
+            # slot of it (or all to its first slot).
+            shelf = next(iter(where.values()))[0]
+            slots = list(shelf.config.slots)
+            slot = slots[0] if k.crowd_at == "slot" else slots[sh.n % len(slots)]
+            wanted.insert(0, shelf.config.slots[slot])
         hide = rng.randrange(len(wanted)) if sh.thief else -1
         for i, gtin in enumerate(wanted):
             shelf, slot = where[gtin]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Literal
 
 from devices.rfid_gate.epc import sgtin96_hex
 from hub.unmanned.config import Model
@@ -21,8 +22,10 @@ class Knobs:
     #: Chance that a taken item is put back, and put back on the wrong shelf.
     put_back: float = 0.15
     wrong_shelf: float = 0.05
-    #: Share of shoppers who all crowd one shelf at the same time.
+    #: Share of shoppers who all crowd one shelf at the same time, each at a slot of it
+    #: (``crowd_at="slot"``: all reaching into one slot).
     crowd: float = 0.1
+    crowd_at: Literal["shelf", "slot"] = "shelf"
     #: RFID: chance one read cycle misses a tag; chance of a weak cross-read from a
     #: neighbour's basket.
     rfid_miss: float = 0.2

@@ -3,42 +3,22 @@ once and expire, cards on file and enrolled faces open sessions, a family shares
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.db import connect_reader
 from hub.hub import Hub
-from hub.unmanned.service import UnmannedService
 from hub.unmanned.tokens import issue
 from simulators.door import DoorSimulator
-from simulators.store.play import demo_key, store_hub
+from simulators.store.play import demo_key
 from simulators.store.runner import StoreRun
-from simulators.store.shoppers import Knobs
-from tests.conftest import Mosquitto, eventually
+from tests.conftest import eventually
+from tests.hub.unmanned.conftest import svc_of
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def store(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, StoreRun]]:
-    async with store_hub("grab_and_go", tmp_path / "data", broker_url=mosquitto.url) as (hub, make):
-        run = make(Knobs(model="grab_and_go", shoppers=1))
-        for sim in run.sims.values():
-            await sim.__aenter__()
-        svc = hub.service(UnmannedService)
-        assert svc is not None
-        await asyncio.wait_for(svc.ready.wait(), 15)
-        try:
-            yield hub, run
-        finally:
-            for sim in run.sims.values():
-                await sim.__aexit__(None, None, None)
 
 
 def opens(door: DoorSimulator) -> list[dict[str, Any]]:
@@ -54,12 +34,6 @@ def refused(hub: Hub) -> list[str]:
     finally:
         conn.close()
     return [json.loads(r[0])["reason"] for r in rows]
-
-
-def svc_of(hub: Hub) -> UnmannedService:
-    svc = hub.service(UnmannedService)
-    assert svc is not None
-    return svc
 
 
 async def test_a_token_opens_the_door_once_and_an_expired_one_never(

@@ -200,3 +200,13 @@ def test_a_swap_every_piece_of_which_fits_is_sure() -> None:
         ("pick", "t1", 0.95),
         ("put", "t2", 0.95),
     ]
+
+
+def test_a_track_gone_from_the_store_is_no_candidate() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.people("shelf-1", ["t2"], 1.8)  # t1 steps away: still a candidate for the grace
+    f.gone({"t1"})  # ... unless it left the store
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.confidence, pick.also) == ("t2", 1.0, ())

@@ -1,0 +1,39 @@
+"""A grab-and-go demo store with the real hub and Mosquitto, its devices simulated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.hub import Hub
+from hub.unmanned.service import UnmannedService
+from simulators.store.play import store_hub
+from simulators.store.runner import StoreRun
+from simulators.store.shoppers import Knobs
+from tests.conftest import Mosquitto
+
+
+@pytest.fixture
+async def store(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, StoreRun]]:
+    async with store_hub("grab_and_go", tmp_path / "data", broker_url=mosquitto.url) as (hub, make):
+        run = make(Knobs(model="grab_and_go", shoppers=1))
+        for sim in run.sims.values():
+            await sim.__aenter__()
+        svc = hub.service(UnmannedService)
+        assert svc is not None
+        async with asyncio.timeout(15):
+            await svc.ready.wait()
+        try:
+            yield hub, run
+        finally:
+            for sim in run.sims.values():
+                await sim.__aexit__(None, None, None)
+
+
+def svc_of(hub: Hub) -> UnmannedService:
+    svc = hub.service(UnmannedService)
+    assert svc is not None
+    return svc
