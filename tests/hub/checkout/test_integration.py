@@ -136,5 +136,8 @@ async def test_unknown_codes_and_camera_frames(hub: Hub, kiosk: PahoDevice) -> N
     kiosk.event("scan_image", jpeg_b64=base64.b64encode(frame.jpeg).decode())
     await eventually(lambda: any(b["lines"] for b in named(kiosk, "basket")), timeout=30)
     assert named(kiosk, "basket")[-1]["lines"][0]["code"] == SOY
-    decoded = rows(hub, "SELECT data FROM journal WHERE type = 'event' AND name = 'decoded'")
+    # The journal writes in batches: the basket can reach the kiosk first.
+    query = "SELECT data FROM journal WHERE type = 'event' AND name = 'decoded'"
+    await eventually(lambda: rows(hub, query))
+    decoded = rows(hub, query)
     assert json.loads(decoded[0]["data"])["decoder"] in ("zxing-cpp", "pyzbar")
