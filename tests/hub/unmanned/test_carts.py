@@ -4,6 +4,7 @@ are doubted even when the one it went to is gone."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hub.hub import Hub
@@ -48,6 +49,8 @@ async def test_a_shopper_out_of_the_store_took_nothing_after(
     await shelf.weight(slot, 5000.0)  # the baseline
     await shelf.people(["tA", "tB"])
     await shelf.people(["tB"])  # A steps away ...
+    # (once the hub has it: long after now, only who stands there counts)
+    await eventually(lambda: svc.fusion.tracks_at("shelf-1", time.time() + 60) == ("tB",))
     await svc.close(a)  # ... and out of the store (left within the presence grace)
     # B takes one; the camera saw a hand but not whose.
     await shelf.action(slot, "pick", gtin, 1, 0.9, None)
