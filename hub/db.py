@@ -556,7 +556,8 @@ class ThreadedReader:
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self.name = name
+        self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -565,6 +566,8 @@ class ThreadedReader:
         return fn(self._conn)
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=self.name)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
 
     def _close(self) -> None:
@@ -573,5 +576,9 @@ class ThreadedReader:
             conn.close()
 
     async def aclose(self) -> None:
-        """Close after the query in flight (if any); usable again afterwards."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        """Close after the query in flight (if any) and let the thread go; a later
+        :meth:`call` opens both again."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, self._close)
+            executor.shutdown(wait=False)

@@ -13,12 +13,11 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hub import auth
 from hub.auth import Principal
-from hub.db import connect_reader
+from hub.db import ThreadedReader
 from store_api.metrics import ApiMetrics
 
 if TYPE_CHECKING:
@@ -41,8 +40,7 @@ class ApiState:
         #: Set when the server stops: live streams end so that it can.
         self.closing = asyncio.Event()
         self.metrics = ApiMetrics(hub)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="api-db")
-        self._conn: sqlite3.Connection | None = None
+        self._reader = ThreadedReader(hub.db_path, "api-db")
         self._tokens: dict[str, tuple[Principal, float]] = {}  # hash → (who, when checked)
         self._touched: dict[str, float] = {}
 
@@ -60,12 +58,7 @@ class ApiState:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the API's read-only connection, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read, fn)
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            self._conn = connect_reader(self.hub.db_path)
-        return fn(self._conn)
+        return await self._reader.call(fn)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in the hub's single writer (its own savepoint)."""
@@ -90,7 +83,4 @@ class ApiState:
 
     async def aclose(self) -> None:
         self.closing.set()
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
-        self._executor.shutdown(wait=False)
+        await self._reader.aclose()
