@@ -65,6 +65,13 @@ class Pick:
     also: tuple[str, ...] = ()
 
 
+def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
+    """The hands seen at the slot since its previous change (up to this one), earliest
+    first: the scale reports once for hands that overlap."""
+    since = [x for x in seen if p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S]
+    return sorted(since, key=lambda x: x.ts)
+
+
 def explain(
     p: Pending,
     seen: Sequence[Seen],
@@ -75,12 +82,7 @@ def explain(
     """The most hands (two or more, each with its shopper) seen at the slot since its
     previous change whose items' signed weights add up to this change within the
     scale's noise; the earliest such hands when several sets do."""
-    since = [
-        x
-        for x in seen
-        if x.track is not None and p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S
-    ]
-    since = sorted(since, key=lambda x: x.ts)[:MAX_HANDS]
+    since = [x for x in hands_since(p, seen) if x.track is not None][:MAX_HANDS]
     grams: dict[Seen, float] = {}
     for x in since:
         w = unit_weight(x.gtin or planned)

@@ -31,12 +31,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.unmanned.hands import (
-    HAND_SLACK_S,
     Action,
     Pending,
     Pick,
     Seen,
     explain,
+    hands_since,
     together_picks,
 )
 from hub.unmanned.sessions import Evidence
@@ -167,8 +167,8 @@ class ShelfFusion:
         out = [pick for p in sorted(ready, key=lambda p: p.ts) for pick in self._decide(p)]
         horizon = now - 4 * self.window
         for key, seen in list(self._seen.items()):
-            old = [x for x in seen if x.ts < horizon]
-            out += self._swaps(key, old)
+            swapped, _ = self._swaps(key, [x for x in seen if x.ts < horizon])
+            out += swapped
             kept = [x for x in seen if x.ts >= horizon]
             self.ignored_vision += len(seen) - len(kept)
             if kept:
@@ -177,13 +177,15 @@ class ShelfFusion:
                 del self._seen[key]
         return out
 
-    def _swaps(self, key: tuple[str, str], old: list[Seen]) -> list[Pick]:
+    def _swaps(self, key: tuple[str, str], old: list[Seen]) -> tuple[list[Pick], list[Seen]]:
         """Hands the scale never explained: a pick and a put-back of the same item at one
-        slot at once leave its weight unchanged. Both are applied, unsure (reviewed); a
-        lone unexplained hand is taken for a touch and ignored."""
+        slot at once leave its weight unchanged. Both are applied (unsure unless every
+        piece fits); a lone unexplained hand is taken for a touch and ignored. Returns
+        the picks and the hands they used."""
         shelf, slot = key
         planned = self._shelves[shelf].spec.slots.get(slot)
         out: list[Pick] = []
+        used: list[Seen] = []
         picks = [x for x in old if x.action == "pick" and x.track]
         puts = [x for x in old if x.action == "put" and x.track]
         for a in picks:
@@ -191,6 +193,7 @@ class ShelfFusion:
             if b is None:
                 continue
             puts.remove(b)
+            used += (a, b)
             conf = self._swap_confidence(shelf, slot, a, b)
             for h in (a, b):
                 gtin = h.gtin or planned or ""
@@ -204,7 +207,7 @@ class ShelfFusion:
                     note="a pick and a put-back at once: the scale saw no change",
                 )
                 out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
-        return out
+        return out, used
 
     def _swap_confidence(self, shelf: str, slot: str, pick: Seen, put: Seen) -> float:
         same = pick.gtin is not None and pick.gtin == put.gtin and pick.count == put.count
@@ -227,10 +230,8 @@ class ShelfFusion:
         for key, seen in list(self._seen.items()):
             if not any(x.track in tracks for x in seen):
                 continue
-            old = [x for x in seen if x.ts < now - self.window]
-            swapped = self._swaps(key, old)
-            used = {(pick.evidence[0].ts, pick.track) for pick in swapped}
-            self._seen[key] = [x for x in seen if (x.ts, x.track) not in used]
+            swapped, used = self._swaps(key, [x for x in seen if x.ts < now - self.window])
+            self._seen[key] = [x for x in seen if x not in used]
             out += swapped
         return out
 
@@ -251,15 +252,10 @@ class ShelfFusion:
         they do not add up."""
         s = self._shelves[p.shelf]
         seen = self._seen.get((p.shelf, p.slot), [])
-        since = [
-            x
-            for x in seen
-            if x.action == action and p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S
-        ]
         w = self.unit_weight(s.spec.slots.get(p.slot, "")) or 0.0
         units = round(abs(p.delta) / w) if w else 0
         taken: list[Seen] = []
-        for x in sorted(since, key=lambda x: x.ts):
+        for x in (h for h in hands_since(p, seen) if h.action == action):
             if sum(h.count for h in taken) >= units:
                 break
             taken.append(x)
