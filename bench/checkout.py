@@ -55,11 +55,7 @@ def combine(reports: list[Report]) -> dict[str, Any]:
 def run_isolated(knobs: Knobs) -> Report | None:
     """One scenario in its own process (simulators/store/play.py), so that a run that
     hangs is killed after RUN_TIMEOUT_S and named instead of stopping the bench."""
-    cmd = [sys.executable, "-m", "simulators.store.play", knobs.model, str(knobs.seed),
-           str(knobs.shoppers)] + (["--fire"] if knobs.fire_at is not None else [])  # fmt: skip
-    cmd += [] if knobs.reach else ["--no-reach"]
-    cmd += ["--vision-miss", str(knobs.vision_miss), "--track-miss", str(knobs.track_miss)]
-    cmd += ["--crowd-at", knobs.crowd_at]
+    cmd = [sys.executable, "-m", "simulators.store.play", knobs.to_json()]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -89,34 +89,16 @@ async def run_scenario(knobs: Knobs, data_dir: Path, *, broker_url: str | None =
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m simulators.store.play MODEL SEED SHOPPERS [--fire]``: one scenario, its
-    report as JSON on stdout (the bench runs each in its own process)."""
-    import argparse
+    """``python -m simulators.store.play KNOBS_JSON``: one scenario (:meth:`Knobs.to_json`),
+    its report as JSON on stdout (the bench runs each in its own process)."""
     import asyncio
     import dataclasses
     import json
+    import sys
     import tempfile
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["rfid_box", "exit_gate", "grab_and_go"])
-    ap.add_argument("seed", type=int)
-    ap.add_argument("shoppers", type=int)
-    ap.add_argument("--fire", action="store_true")
-    ap.add_argument("--no-reach", action="store_true", help="shelves do not know reach")
-    ap.add_argument("--vision-miss", type=float, default=Knobs().vision_miss)
-    ap.add_argument("--track-miss", type=float, default=Knobs().track_miss)
-    ap.add_argument("--crowd-at", choices=["shelf", "slot"], default="shelf")
-    args = ap.parse_args(argv)
-    knobs = Knobs(
-        model=args.model,
-        shoppers=args.shoppers,
-        seed=args.seed,
-        fire_at=4.0 if args.fire else None,
-        reach=not args.no_reach,
-        vision_miss=args.vision_miss,
-        track_miss=args.track_miss,
-        crowd_at=args.crowd_at,
-    )
+    [text] = sys.argv[1:] if argv is None else argv
+    knobs = Knobs.from_json(text)
     with tempfile.TemporaryDirectory() as tmp:
         report = asyncio.run(run_scenario(knobs, Path(tmp) / "data"))
     outcomes = [dataclasses.asdict(o) for o in report.outcomes]

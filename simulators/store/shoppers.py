@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Literal
@@ -54,6 +56,15 @@ class Knobs:
     @property
     def arrivals_s(self) -> float:
         return float(self.shoppers) if self.arrive_over_s is None else self.arrive_over_s
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Knobs:
+        data = json.loads(text)
+        data["items"] = tuple(data["items"])
+        return cls(**data)
 
 
 @dataclass(slots=True)
