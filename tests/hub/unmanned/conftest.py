@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.hub import Hub
 from hub.unmanned.service import UnmannedService
+from simulators.door import DoorSimulator
 from simulators.store.play import store_hub
 from simulators.store.runner import StoreRun
 from simulators.store.shoppers import Knobs
@@ -37,3 +39,8 @@ def svc_of(hub: Hub) -> UnmannedService:
     svc = hub.service(UnmannedService)
     assert svc is not None
     return svc
+
+
+def opens(door: DoorSimulator) -> list[dict[str, Any]]:
+    """The ``open`` commands the hub sent the door."""
+    return [c.args for c in door.commands_received if c.name == "open"]

@@ -5,22 +5,16 @@ are doubted even when the one it went to is gone."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from hub.hub import Hub
 from hub.unmanned.hands import Pick
 from hub.unmanned.sessions import Evidence, ShopperSession
 from hub.unmanned.tokens import issue
-from simulators.door import DoorSimulator
 from simulators.shelf import ShelfSimulator
 from simulators.store.play import demo_key
 from simulators.store.runner import StoreRun
 from tests.conftest import eventually
-from tests.hub.unmanned.conftest import svc_of
-
-
-def opens(door: DoorSimulator) -> list[dict[str, Any]]:
-    return [c.args for c in door.commands_received if c.name == "open"]
+from tests.hub.unmanned.conftest import opens, svc_of
 
 
 async def enter(hub: Hub, run: StoreRun, member: str, track: str) -> ShopperSession:

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
 import pytest
 
 from hub.db import connect_reader
 from hub.hub import Hub
 from hub.unmanned.tokens import issue
-from simulators.door import DoorSimulator
 from simulators.store.play import demo_key
 from simulators.store.runner import StoreRun
 from tests.conftest import eventually
-from tests.hub.unmanned.conftest import svc_of
+from tests.hub.unmanned.conftest import opens, svc_of
 
 pytestmark = pytest.mark.integration
-
-
-def opens(door: DoorSimulator) -> list[dict[str, Any]]:
-    return [c.args for c in door.commands_received if c.name == "open"]
 
 
 def refused(hub: Hub) -> list[str]:
