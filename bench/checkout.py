@@ -15,7 +15,7 @@ Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
         [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--vision-miss F] [--track-miss F]
-        [--crowd-at shelf|slot]
+        [--overhead-miss F] [--overhead-swap F] [--crowd-at shelf|slot]
 """
 
 from __future__ import annotations
@@ -90,6 +90,18 @@ def main() -> None:
         help="share of hands seen without whose they are",
     )
     ap.add_argument(
+        "--overhead-miss",
+        type=float,
+        default=Knobs().overhead_miss,
+        help="share of arms going into a slot the overhead tracking misses (1: none)",
+    )
+    ap.add_argument(
+        "--overhead-swap",
+        type=float,
+        default=Knobs().overhead_swap,
+        help="share of arms the overhead tracking gives to another shopper in reach",
+    )
+    ap.add_argument(
         "--crowd-at",
         choices=["shelf", "slot"],
         default="shelf",
@@ -114,6 +126,8 @@ def main() -> None:
                     reach=not args.no_reach,
                     vision_miss=args.vision_miss,
                     track_miss=args.track_miss,
+                    overhead_miss=args.overhead_miss,
+                    overhead_swap=args.overhead_swap,
                     crowd_at=args.crowd_at,
                 )
                 report = run_isolated(knobs)
@@ -133,6 +147,7 @@ def main() -> None:
                   + (" with a fire alarm" if args.fire else "")
                   + (", shelves without reach" if args.no_reach else "")
                   + f", camera misses {args.vision_miss:g} / {args.track_miss:g}"
+                  + f", overhead misses / swaps {args.overhead_miss:g} / {args.overhead_swap:g}"
                   + f", crowd at one {args.crowd_at}")  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",

@@ -93,6 +93,11 @@ class ShelfSimulator(DeviceSimulator[ShelfConfig]):
         self.tracks = list(tracks)
         return seq
 
+    async def reached(self, slot: str, track: str) -> int:
+        """The overhead tracking saw ``track``'s hand go into ``slot`` (no item, no
+        direction: it sees arms)."""
+        return await self.event("hand", slot=self._slot(slot), track=track)
+
     def within_reach(self, slot: str) -> list[str]:
         """The slots a shopper standing in front of ``slot`` can reach: it and its
         neighbours in the planogram's order."""
@@ -138,11 +143,14 @@ class ShelfSimulator(DeviceSimulator[ShelfConfig]):
         slot = rng.choice(sorted(self.config.slots))
         action: Hand = "put" if self.units[slot] == 0 or rng.random() < 0.15 else "pick"
         count = 1 if action == "put" else min(self.units[slot], rng.choice([1, 1, 1, 2]))
+        track = rng.choice(self.tracks)
+        if rng.random() < 0.9:
+            await self.reached(slot, track)
         await self.hand(
             slot,
             action,
             count,
-            track=rng.choice(self.tracks) if rng.random() < 0.9 else None,
+            track=track if rng.random() < 0.9 else None,
             confidence=round(rng.uniform(0.6, 0.99), 2),
             recognised=rng.random() < 0.95,
         )
@@ -160,6 +168,7 @@ class ShelfSimulator(DeviceSimulator[ShelfConfig]):
                 "track": None,
             },
             "people": {"tracks": []},
+            "hand": {"slot": slot, "track": "t-1"},
         }
         return samples.get(event, {})
 

@@ -1,9 +1,10 @@
 """Wire payloads of the ``shelf`` kind (hub-defined, not in contract v1). Pure: no I/O.
 
-A smart shelf unit reports three things it senses on its own: each slot's scale
-(``weight``), its camera's view of hands taking or putting items (``action``), and
-which shopper tracks of the overhead tracking system stand in front of it
-(``people``).  Deciding who took what is the hub's job, not the shelf's.
+A smart shelf unit reports what it senses on its own: each slot's scale (``weight``),
+its camera's view of hands taking or putting items (``action``), and, from the store's
+overhead tracking system, which shopper tracks stand in front of it (``people``) and
+whose hand went into which slot (``hand``).  Deciding who took what is the hub's job,
+not the shelf's.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ class People(WirePayload):
         return self
 
 
+class Hand(WirePayload):
+    """The overhead tracking saw a shopper track's hand go into a slot.  It sees arms, not
+    items: neither what was taken nor whether it was taken or put back (the scale and the
+    shelf camera say that)."""
+
+    slot: SlotId
+    track: TrackId
+
+
 class Identify(CommandArgs):
     """Blink the shelf's LED strip so staff can find it."""
 
@@ -72,7 +82,7 @@ class Tare(CommandArgs):
 
 
 CODEC = Codec(
-    events={"weight": Weight, "action": Action, "people": People},
+    events={"weight": Weight, "action": Action, "people": People, "hand": Hand},
     commands={"identify": Identify, "tare": Tare},
     # No cloud stream: these are raw, local evidence tied to shopper tracks; the cloud
     # gets what the hub concludes from them (sales, alerts), not the tracks themselves.

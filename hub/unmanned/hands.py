@@ -21,8 +21,12 @@ Action = Literal["pick", "put"]
 
 #: Most hands one scale change is matched against in every combination (2^n).
 MAX_HANDS = 8
-#: How far a hand may be stamped off the scale's clock (two devices' timestamps).
+#: How far a hand may be stamped before the slot's previous change and still be this
+#: change's (a hand reaching in as the scale reported).
 HAND_SLACK_S = 0.1
+#: How far after the change a hand may be stamped and still be its cause: the shelf's
+#: scale, camera and tracking share one clock; only rounding between them is allowed.
+CLOCK_SLACK_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,14 @@ class Pending:
     tracks: tuple[str, ...]
     #: When the slot's scale reported before this: hands after it are this change's.
     prev: float = 0.0
+    #: How long the shelf's scale takes to settle after a hand (its ``settle_s``).
+    settle: float = 0.0
+
+    def could_cause(self, ts: float) -> bool:
+        """Whether a hand at ``ts`` can be this change's: after the slot's previous change
+        and before the scale reported this one (a hand seen after it is the next
+        change's)."""
+        return self.prev - HAND_SLACK_S < ts <= self.ts + CLOCK_SLACK_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +80,7 @@ class Pick:
 def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
     """The hands seen at the slot since its previous change (up to this one), earliest
     first: the scale reports once for hands that overlap."""
-    since = [x for x in seen if p.prev - HAND_SLACK_S < x.ts <= p.ts + HAND_SLACK_S]
+    since = [x for x in seen if p.could_cause(x.ts)]
     return sorted(since, key=lambda x: x.ts)
 
 

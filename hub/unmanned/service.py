@@ -245,6 +245,8 @@ class UnmannedService:
             self.fusion.seen(event.device, p.slot, seen)
         elif event.name == "people":
             self.fusion.people(event.device, list(p.tracks), p.ts, p.reach)
+        elif event.name == "hand":
+            self.fusion.hand(event.device, p.slot, p.track, p.ts)
 
     # -- sessions ------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Via = Literal["qr", "face", "card"]
 State = Literal["open", "billing", "closed", "timed_out"]
-Source = Literal["weight", "vision", "rfid", "staff"]
+Source = Literal["weight", "vision", "tracking", "rfid", "staff"]
 
 
 class Evidence(BaseModel):

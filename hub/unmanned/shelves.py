@@ -13,9 +13,12 @@ camera's detections of the same slot, then decided:
   whose weights both fit; a weight that fits nothing is unsure;
 - **who** — the tracks at the shelf at the time (with ``presence_grace_s``) that
   can reach the slot (where the tracking system says which slots a track can
-  reach): one track is sure; several are *crowding* — the camera's track decides
-  if it saw the hand, a put-back goes to the one who holds the item, otherwise
-  the pick is unsure.
+  reach): one track is sure; several are *crowding* — two independent views
+  decide: the shelf camera's track for the hand, and the overhead tracking's
+  ``hand`` reports (whose arm went into the slot since its previous change).
+  Either alone, when it names one shopper, decides; both agreeing is surest;
+  disagreeing is unsure.  Failing both, a put-back goes to the one who holds the
+  item, otherwise the pick is unsure.
 
 A decision carries its evidence and a confidence; the bill's confidence is its
 least sure line, and an unsure bill goes to staff review.  A lone camera detection
@@ -31,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.unmanned.hands import (
+    CLOCK_SLACK_S,
     Action,
     Pending,
     Pick,
@@ -46,6 +50,13 @@ SWAP_CONFIDENCE = 0.6
 #: ... and of a swap every piece of which fits: the same item recognised in both hands,
 #: both shoppers at the slot, the one putting back holding it.
 SURE_SWAP_CONFIDENCE = 0.95
+#: Who, among several shoppers in reach, when one view named them: the shelf camera
+#: (sure of the hand it saw), or the overhead tracking alone (it saw one arm go in)...
+CAMERA_WHO = 0.97
+TRACKING_WHO = 0.95
+#: ... both views naming the same shopper, or naming different ones.
+BOTH_WHO = 0.99
+CONFLICT_WHO = 0.4
 
 
 @dataclass(slots=True)
@@ -89,6 +100,8 @@ class ShelfFusion:
         self.grace = presence_grace_s
         self._pending: list[Pending] = []
         self._seen: dict[tuple[str, str], list[Seen]] = defaultdict(list)
+        #: The overhead tracking's hands: (shelf, slot) → [(ts, track)].
+        self._arms: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
         self.ignored_vision = 0
 
     def knows(self, shelf: str) -> bool:
@@ -109,10 +122,14 @@ class ShelfFusion:
             return  # scale noise (the hands since the last change are still to come)
         s.reported[slot] = ts
         tracks = self.tracks_at(shelf, ts, slot)
-        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev))
+        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev, s.spec.settle_s))
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
         self._seen[(shelf, slot)].append(seen)
+
+    def hand(self, shelf: str, slot: str, track: str, ts: float) -> None:
+        """The overhead tracking saw ``track``'s arm go into the slot."""
+        self._arms[(shelf, slot)].append((ts, track))
 
     def people(
         self,
@@ -167,14 +184,24 @@ class ShelfFusion:
         out = [pick for p in sorted(ready, key=lambda p: p.ts) for pick in self._decide(p)]
         horizon = now - 4 * self.window
         for key, seen in list(self._seen.items()):
-            swapped, _ = self._swaps(key, [x for x in seen if x.ts < horizon])
+            if all(x.ts >= horizon for x in seen):
+                continue
+            # A hand past the horizon may pair with one up to a window newer (a tick
+            # between the two must not split a swap).
+            swapped, used = self._swaps(key, [x for x in seen if x.ts < horizon + self.window])
             out += swapped
-            kept = [x for x in seen if x.ts >= horizon]
-            self.ignored_vision += len(seen) - len(kept)
+            kept = [x for x in seen if x.ts >= horizon and x not in used]
+            self.ignored_vision += len(seen) - len(kept) - len(used)
             if kept:
                 self._seen[key] = kept
             else:
                 del self._seen[key]
+        for key, arms in list(self._arms.items()):
+            recent = [a for a in arms if a[0] >= horizon]
+            if recent:
+                self._arms[key] = recent
+            else:
+                del self._arms[key]
         return out
 
     def _swaps(self, key: tuple[str, str], old: list[Seen]) -> tuple[list[Pick], list[Seen]]:
@@ -243,7 +270,13 @@ class ShelfFusion:
             return abs(x.ts + lag - p.ts)
 
         seen = self._seen.get((p.shelf, p.slot), [])
-        near = [x for x in seen if x.action == action and off(x) <= self.window]
+        near = [
+            x
+            for x in seen
+            if x.action == action
+            and off(x) <= self.window
+            and x.ts <= p.ts + CLOCK_SLACK_S  # (later: the next change's)
+        ]
         return sorted(near, key=off)
 
     def _hands_since(self, p: Pending, action: Action) -> list[Seen]:
@@ -263,6 +296,24 @@ class ShelfFusion:
             return []
         return taken
 
+    def _arms_in(self, p: Pending) -> set[str]:
+        """The tracks the overhead tracking saw put a hand into the slot for this change
+        (one that could cause it, at most a fusion window before the scale settled), of
+        those that could reach it."""
+        return {t for ts, t in self._arms_for(p)} & set(p.tracks)
+
+    def _arms_for(self, p: Pending) -> list[tuple[float, str]]:
+        lo = p.ts - self.window - p.settle
+        arms = self._arms.get((p.shelf, p.slot), [])
+        return [(ts, t) for ts, t in arms if ts >= lo and p.could_cause(ts)]
+
+    def _consume_arms(self, p: Pending, tracks: set[str | None]) -> None:
+        """The arms of these tracks were this change's: not the next one's."""
+        used = [a for a in self._arms_for(p) if a[1] in tracks]
+        arms = self._arms.get((p.shelf, p.slot), [])
+        for a in used:
+            arms.remove(a)
+
     def _consume(self, p: Pending, used: Sequence[Seen]) -> None:
         seen = self._seen.get((p.shelf, p.slot), [])
         for x in used:
@@ -279,6 +330,7 @@ class ShelfFusion:
         together = explain(p, seen, planned, s.spec.noise_g, self.unit_weight)
         if together:
             self._consume(p, together)
+            self._consume_arms(p, {h.track for h in together})
             picks = together_picks(p, together, planned, self.held)
             for pick in picks:
                 self._book_misplaced(p, pick)
@@ -287,6 +339,7 @@ class ShelfFusion:
         hands = self._hands_since(p, action) or self._near(p, action)
         one = self._decide_one(p, action, hands[0] if hands else None)
         self._consume(p, hands[:1])
+        self._consume_arms(p, {one.track})
         self._book_misplaced(p, one)
         return [one]
 
@@ -294,8 +347,10 @@ class ShelfFusion:
         s = self._shelves[p.shelf]
         grams = abs(p.delta)
         notes: list[str] = []
-        # Who: the camera's hand, a single track, or the one holding the item.
-        track, who = self._who(p, cam, action, notes)
+        # Who: the camera's hand and the overhead tracking's arms, a single track, or
+        # the one holding the item.
+        arms = self._arms_in(p)
+        track, who = self._who(p, cam, arms, action, notes)
         # What and how many: the weight, with the camera's item as a tie-break.
         candidates = self._candidates(s, p.slot, action, cam, track)
         fits = self._fits(candidates, grams, s.spec.noise_g)
@@ -343,8 +398,23 @@ class ShelfFusion:
                     tracks=(cam.track,) if cam.track else (),
                 )
             )
+        if arms:
+            evidence.append(
+                Evidence(
+                    source="tracking",
+                    device=p.shelf,
+                    ts=p.ts,
+                    confidence=TRACKING_WHO if len(arms) == 1 else 0.5,
+                    slot=p.slot,
+                    tracks=tuple(sorted(arms)),
+                )
+            )
         also: tuple[str, ...] = ()
-        unexplained = cam is None or cam.track is None or cam.count < count
+        # Explained: whose hand is known (the camera's, or the one arm the ceiling saw)
+        # and no more units went than the camera saw taken.
+        counted = cam is None or cam.count >= count
+        named = (cam is not None and cam.track is not None) or arms == {track}
+        unexplained = not (counted and named)
         if len(p.tracks) > 1 and (unexplained or who < 0.9):
             also = tuple(t for t in p.tracks if t != track)
         return Pick(
@@ -360,14 +430,22 @@ class ShelfFusion:
         )
 
     def _who(
-        self, p: Pending, cam: Seen | None, action: Action, notes: list[str]
+        self, p: Pending, cam: Seen | None, arms: set[str], action: Action, notes: list[str]
     ) -> tuple[str | None, float]:
         tracks = p.tracks
         if cam is not None and cam.track is not None:
             if len(tracks) <= 1 and (not tracks or cam.track == tracks[0]):
                 return cam.track, 1.0
             if cam.track in tracks:
-                sure = 0.97 if cam.confidence >= 0.8 else 0.7
+                if arms and cam.track not in arms:
+                    notes.append(
+                        f"the shelf camera saw {cam.track}'s hand, the overhead tracking"
+                        f" {', '.join(sorted(arms))}'s"
+                    )
+                    return cam.track, CONFLICT_WHO
+                sure = CAMERA_WHO if cam.confidence >= 0.8 else 0.7
+                if arms == {cam.track}:
+                    sure = BOTH_WHO if sure == CAMERA_WHO else TRACKING_WHO
                 if sure < 0.9:
                     notes.append(f"{len(tracks)} shoppers at the shelf")
                 return cam.track, sure
@@ -376,6 +454,8 @@ class ShelfFusion:
         if not tracks:
             notes.append("nobody was seen at the shelf")
             return None, 0.0
+        if len(arms) == 1:
+            return next(iter(arms)), TRACKING_WHO
         if action == "put" and cam is not None and cam.gtin is not None:
             holders = [t for t in tracks if self.held(t).get(cam.gtin, 0) > 0]
             if len(holders) == 1:

@@ -236,6 +236,13 @@ class StoreRun:
         sign = -1 if action == "pick" else 1
         if gtin == shelf.config.slots[slot]:
             shelf.units[slot] += sign  # (before any await: the caller checked for stock)
+        if rng.random() >= k.overhead_miss:
+            arm = sh.track
+            at = self.at_shelf[shelf.device_id]
+            near = [t for t, s in at.items() if t != arm and slot in shelf.within_reach(s)]
+            if near and rng.random() < k.overhead_swap:
+                arm = rng.choice(near)
+            await shelf.reached(slot, arm)
         if not hidden and rng.random() >= k.vision_miss:
             track = None if rng.random() < k.track_miss else sh.track
             conf = round(rng.uniform(0.85, 0.99), 2)

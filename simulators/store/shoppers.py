@@ -38,6 +38,12 @@ class Knobs:
     #: The overhead tracking tells the shelf which slots each shopper can reach (the
     #: slot in front of them and its neighbours); off: only who stands at the shelf.
     reach: bool = True
+    #: The overhead tracking's view of arms going into slots: chance it misses one, and
+    #: chance it names another shopper in reach.  It sees arms, not items: a thief who
+    #: hides an item from the shelf camera does not hide their arm from the ceiling.
+    #: ``overhead_miss=1``: a store without it.
+    overhead_miss: float = 0.05
+    overhead_swap: float = 0.01
     #: Scale noise (grams, one standard deviation).
     weight_noise_g: float = 2.0
     #: Shoppers who hide a tagged item (from the camera, or at the RFID counter).

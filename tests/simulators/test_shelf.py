@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from devices.shelf.codec import CODEC, Action, People, Weight
+from devices.shelf.codec import CODEC, Action, Hand, People, Weight
 from devices.shelf.config import ShelfConfig
 from hub.errors import PayloadError
 from simulators.base import SimEndpoint, SimulatorError
@@ -151,12 +151,16 @@ async def test_random_actions_are_valid_shelf_events(broker: Broker, watcher: Wa
         sent = shelf.events_sent
         await watcher.wait_for(lambda ms: len(events(watcher)) == sent)
     decoded = [decode(m) for m in events(watcher)]
-    assert {type(e) for e in decoded} == {Weight, Action, People}
+    assert {type(e) for e in decoded} == {Weight, Action, People, Hand}
     for i, event in enumerate(decoded):
         if isinstance(event, Action):  # a hand: the camera, then that slot's scale
             after = decoded[i + 1]
             assert isinstance(after, Weight) and after.slot == event.slot
             assert event.track is None or event.track in tracks_before(decoded[:i])
+        if isinstance(event, Hand):  # the ceiling saw the arm go in just before
+            assert event.track in tracks_before(decoded[:i])
+            camera = decoded[i + 1]
+            assert isinstance(camera, Action) and camera.slot == event.slot
     for slot, gtin in SHELF.slots.items():
         assert shelf.units[slot] >= 0
         assert shelf.grams[slot] == pytest.approx(shelf.units[slot] * unit_grams(gtin))
@@ -167,7 +171,7 @@ def tracks_before(decoded: list[object]) -> list[str]:
     return people[-1].tracks if people else []
 
 
-@pytest.mark.parametrize("event", ["weight", "action", "people"])
+@pytest.mark.parametrize("event", ["weight", "action", "people", "hand"])
 def test_sample_fields_are_valid(event: str) -> None:
     sim = ShelfSimulator(SHELF, STORE, ENDPOINT)
     body = {"ts": 1.0, "seq": 1, **sim.sample_fields(event)}
@@ -184,3 +188,15 @@ async def test_people_tell_the_slots_each_track_can_reach(broker: Broker, watche
         await watcher.wait_for(lambda ms: len(events(watcher)) == 1)
     [people] = (decode(m) for m in events(watcher))
     assert isinstance(people, People) and people.reach == {"t-1": ["A2", "B1"]}
+
+
+async def test_the_overhead_tracking_reports_whose_hand_went_into_a_slot(
+    broker: Broker, watcher: Watcher
+) -> None:
+    async with ShelfSimulator(SHELF, STORE, broker.endpoint) as shelf:
+        await shelf.reached("B1", "t-2")
+        with pytest.raises(SimulatorError):
+            await shelf.reached("Q7", "t-2")
+        await watcher.wait_for(lambda ms: len(events(watcher)) == 1)
+    [hand] = (decode(m) for m in events(watcher))
+    assert isinstance(hand, Hand) and (hand.slot, hand.track) == ("B1", "t-2")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from devices import drivers
-from devices.shelf.codec import CODEC, Action, Identify, People, Tare, Weight
+from devices.shelf.codec import CODEC, Action, Hand, Identify, People, Tare, Weight
 from devices.shelf.config import ShelfConfig
 from hub.errors import CommandError, PayloadError
 
@@ -75,6 +75,11 @@ def test_discovered_as_a_kind() -> None:
             {"ts": 1, "seq": 6, "tracks": ["t-1", "t-2"], "reach": {"t-1": ["A1", "A2"]}},
             People(ts=1.0, seq=6, tracks=["t-1", "t-2"], reach={"t-1": ["A1", "A2"]}),
         ),
+        (
+            "hand",
+            {"ts": 1, "seq": 7, "slot": "A2", "track": "t-2"},
+            Hand(ts=1.0, seq=7, slot="A2", track="t-2"),
+        ),
     ],
 )
 def test_decodes(name: str, payload: dict[str, object], expected: object) -> None:
@@ -112,6 +117,11 @@ def test_action_gtin_is_normalised_to_gtin14(gtin: str) -> None:
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-2": ["A1"]}}),
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": ["A 1"]}}),
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": "A1"}}),
+        ("hand", {"ts": 1, "seq": 1, "slot": "A1"}),
+        ("hand", {"ts": 1, "seq": 1, "track": "t-1"}),
+        ("hand", {"ts": 1, "seq": 1, "slot": "A1", "track": ""}),
+        ("hand", {"ts": 1, "seq": 1, "slot": "A 1", "track": "t-1"}),
+        ("hand", {"ts": 1, "seq": 1, "slot": "A1", "track": None}),
     ],
 )
 def test_rejects_invalid(name: str, payload: dict[str, object]) -> None:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 async def test_shoppers_leave_billed_and_the_thief_does_not_leave_silently(
     model: str, tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    knobs = Knobs(model=model, shoppers=5, seed=7, thieves=1, payment_failures=1)  # type: ignore[arg-type]
+    knobs = Knobs(model=model, shoppers=5, seed=1, thieves=1, payment_failures=1)  # type: ignore[arg-type]
     report = await run_scenario(knobs, tmp_path / "data", broker_url=mosquitto.url)
     s = report.summary()
     assert s["shoppers"] == 5

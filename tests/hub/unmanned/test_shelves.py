@@ -210,3 +210,112 @@ def test_a_track_gone_from_the_store_is_no_candidate() -> None:
     f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
     [pick] = f.due(3.0)
     assert (pick.track, pick.confidence, pick.also) == ("t2", 1.0, ())
+
+
+def test_the_overhead_tracking_names_whose_arm_took_what_the_camera_missed() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t2", 1.7)
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.confidence, pick.also) == ("t2", 0.95, ())
+    [tracking] = [e for e in pick.evidence if e.source == "tracking"]
+    assert tracking.tracks == ("t2",)
+
+
+def test_the_shelf_camera_and_the_overhead_tracking_agreeing_is_surest() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.confidence, pick.also) == ("t1", 0.99, ())
+    assert {e.source for e in pick.evidence} == {"weight", "vision", "tracking"}
+
+
+def test_the_two_views_naming_different_shoppers_is_unsure() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t2", 1.7)
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.also) == ("t1", ("t2",))
+    assert pick.confidence < 0.5 and "overhead tracking t2's" in (pick.evidence[0].note or "")
+
+
+def test_arms_of_two_shoppers_or_before_the_slots_last_change_do_not_decide() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.hand("shelf-1", "a", "t2", 1.8)
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [two] = f.due(3.0)
+    assert two.confidence < 0.5 and {two.track, *two.also} == {"t1", "t2"}
+    # t1's arm at 2.4 is the change at 2.7's; the change at 3.0 had no arm of its own.
+    f.hand("shelf-1", "a", "t1", 2.4)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.7)
+    f.weight("shelf-1", "a", 5200.0 - 1560.0, 3.0)
+    first, second = f.due(4.0)
+    assert (first.track, first.confidence) == ("t1", 0.95)
+    assert second.confidence < 0.5 and second.also
+    # An arm of someone out of reach of the slot is not a candidate's.
+    f.people("shelf-1", ["t1", "t2"], 5.0, reach={"t1": ["a"], "t2": ["b"]})
+    f.hand("shelf-1", "a", "t2", 5.7)
+    f.weight("shelf-1", "a", 5200.0 - 2080.0, 6.0)
+    [reach] = f.due(7.0)
+    assert (reach.track, reach.confidence) == ("t1", 1.0)
+
+
+def test_a_hand_seen_as_the_scale_reports_is_the_next_changes() -> None:
+    # t1 takes one hidden from the camera (the ceiling saw the arm); t2's hand goes in
+    # just before t1's change is reported: it is the next change's, not t1's.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.hand("shelf-1", "a", "t2", 2.05)
+    f.seen("shelf-1", "a", Seen(2.05, "pick", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.35)
+    first, second = f.due(3.0)
+    assert (first.track, first.confidence) == ("t1", 0.95)
+    assert (second.track, second.confidence) == ("t2", 0.99)
+
+
+def test_a_swap_is_not_split_by_a_tick_between_its_hands() -> None:
+    f = fusion(held={"t2": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.3, "put", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5201.0, 2.6)
+    assert f.due(3.0) == []  # both hands still inside the horizon
+    swapped = f.due(4.1)  # the pick is past it, the put is not yet
+    assert sorted((p.action, p.track) for p in swapped) == [("pick", "t1"), ("put", "t2")]
+    assert f.due(10.0) == [] and f.ignored_vision == 0
+
+
+def test_an_arm_that_explained_one_change_does_not_name_the_next() -> None:
+    # t1 and t2 take one each (one reading for both hands); t3 takes one, its hand
+    # missed by the camera, just after t2's arm: only t3's arm is left for that change.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    for track, ts in (("t1", 1.5), ("t2", 1.75)):
+        f.hand("shelf-1", "a", track, ts)
+        f.seen("shelf-1", "a", Seen(ts, "pick", TEA, 1, 0.9, track))
+    f.hand("shelf-1", "a", "t3", 1.95)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 1.8)
+    f.weight("shelf-1", "a", 5200.0 - 1560.0, 2.05)
+    picks = f.due(3.0)
+    assert [(p.track, p.confidence) for p in picks] == [("t1", 0.97), ("t2", 0.97), ("t3", 0.95)]
+
+
+def test_more_units_than_the_camera_saw_doubt_the_others_whoever_the_ceiling_saw() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.0)  # two units went
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.count, pick.also) == ("t1", 2, ("t2",))
+    assert pick.confidence < 0.9
