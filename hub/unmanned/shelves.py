@@ -337,13 +337,19 @@ class ShelfFusion:
             return picks
         action: Action = "pick" if p.delta < 0 else "put"
         hands = self._hands_since(p, action) or self._near(p, action)
-        one = self._decide_one(p, action, hands[0] if hands else None)
+        # Other hands the camera saw at the slot since its previous change are in this
+        # reading too: if the decision leaves them out, something went unseen (a hand
+        # hidden while another put an item back leaves the weight unchanged).
+        stray = [x for x in hands_since(p, seen) if x not in hands[:1]]
+        one = self._decide_one(p, action, hands[0] if hands else None, stray)
         self._consume(p, hands[:1])
         self._consume_arms(p, {one.track})
         self._book_misplaced(p, one)
         return [one]
 
-    def _decide_one(self, p: Pending, action: Action, cam: Seen | None) -> Pick:
+    def _decide_one(
+        self, p: Pending, action: Action, cam: Seen | None, stray: Sequence[Seen] = ()
+    ) -> Pick:
         s = self._shelves[p.shelf]
         grams = abs(p.delta)
         notes: list[str] = []
@@ -351,6 +357,9 @@ class ShelfFusion:
         # the one holding the item.
         arms = self._arms_in(p)
         track, who = self._who(p, cam, arms, action, notes)
+        if stray and len(p.tracks) > 1:
+            notes.append(f"{len(stray)} more hand(s) seen here that the weight does not show")
+            who = min(who, CONFLICT_WHO)
         # What and how many: the weight, with the camera's item as a tie-break.
         candidates = self._candidates(s, p.slot, action, cam, track)
         fits = self._fits(candidates, grams, s.spec.noise_g)
@@ -414,7 +423,7 @@ class ShelfFusion:
         # and no more units went than the camera saw taken.
         counted = cam is None or cam.count >= count
         named = (cam is not None and cam.track is not None) or arms == {track}
-        unexplained = not (counted and named)
+        unexplained = not (counted and named) or bool(stray)
         if len(p.tracks) > 1 and (unexplained or who < 0.9):
             also = tuple(t for t in p.tracks if t != track)
         return Pick(

@@ -319,3 +319,19 @@ def test_more_units_than_the_camera_saw_doubt_the_others_whoever_the_ceiling_saw
     [pick] = f.due(3.0)
     assert (pick.track, pick.count, pick.also) == ("t1", 2, ("t2",))
     assert pick.confidence < 0.9
+
+
+def test_a_hand_the_weight_does_not_show_makes_the_change_unsure() -> None:
+    # t1 puts one back while t2 takes one hidden from the camera (one reading: no
+    # change), then t3 takes one: the reading shows t3's pick only, t1's put-back is
+    # not in it, so someone took one unseen. Nobody is charged or let off silently.
+    f = fusion(held={"t1": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.5, "put", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0, 1.8)  # (t2's hidden pick evened it out)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t3"))
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.3)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.action) == ("t3", "pick")
+    assert pick.confidence < 0.5 and set(pick.also) == {"t1", "t2"}
+    assert "does not show" in (pick.evidence[0].note or "")
