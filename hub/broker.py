@@ -328,15 +328,21 @@ class ManagedBroker:
                     await asyncio.wait({self._pump}, timeout=1.0)
                 tail = "\n".join(self._stderr_tail) or "(no output)"
                 raise BrokerError(f"mosquitto exited with code {proc.returncode}:\n{tail}")
+            # Every listener must accept: Mosquitto opens them one after the other, and
+            # exits if a later one fails (a TLS listener without its certificate).
+            listeners = [(self._host, self._port)]
+            if self._tls is not None:
+                listeners.append((self._tls.host, self._tls.port))
             try:
-                async with asyncio.timeout(1.0):
-                    _, writer = await asyncio.open_connection(self._host, self._port)
+                for host, port in listeners:
+                    async with asyncio.timeout(1.0):
+                        _, writer = await asyncio.open_connection(host, port)
+                    writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
             except (OSError, TimeoutError):
                 await asyncio.sleep(0.05)
                 continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
             return
         raise BrokerError(f"mosquitto did not accept connections within {START_TIMEOUT_S:.0f} s")
 
