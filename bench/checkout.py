@@ -36,6 +36,13 @@ from simulators.store.report import Outcome, Report
 from simulators.store.shoppers import Knobs
 
 MODELS = ("grab_and_go", "rfid_box", "exit_gate")
+#: The scenario's sensor-fault rates, each a flag of the same name (``--vision-miss``).
+RATES = {
+    "vision_miss": "share of hands the shelf camera misses",
+    "track_miss": "share of hands seen without whose they are",
+    "overhead_miss": "share of arms going into a slot the overhead tracking misses (1: none)",
+    "overhead_swap": "share of arms the overhead tracking gives to another shopper in reach",
+}
 #: A run that takes longer is reported as hung (and left out), not waited for.
 RUN_TIMEOUT_S = 300.0
 
@@ -77,30 +84,10 @@ def main() -> None:
         action="store_true",
         help="shelves report who stands there, not which slots each can reach",
     )
-    ap.add_argument(
-        "--vision-miss",
-        type=float,
-        default=Knobs().vision_miss,
-        help="share of hands the shelf camera misses",
-    )
-    ap.add_argument(
-        "--track-miss",
-        type=float,
-        default=Knobs().track_miss,
-        help="share of hands seen without whose they are",
-    )
-    ap.add_argument(
-        "--overhead-miss",
-        type=float,
-        default=Knobs().overhead_miss,
-        help="share of arms going into a slot the overhead tracking misses (1: none)",
-    )
-    ap.add_argument(
-        "--overhead-swap",
-        type=float,
-        default=Knobs().overhead_swap,
-        help="share of arms the overhead tracking gives to another shopper in reach",
-    )
+    for knob, help_ in RATES.items():
+        ap.add_argument(
+            "--" + knob.replace("_", "-"), type=float, default=getattr(Knobs(), knob), help=help_
+        )
     ap.add_argument(
         "--crowd-at",
         choices=["shelf", "slot"],
@@ -124,11 +111,8 @@ def main() -> None:
                     seed=seed,
                     fire_at=4.0 if args.fire else None,
                     reach=not args.no_reach,
-                    vision_miss=args.vision_miss,
-                    track_miss=args.track_miss,
-                    overhead_miss=args.overhead_miss,
-                    overhead_swap=args.overhead_swap,
                     crowd_at=args.crowd_at,
+                    **{knob: getattr(args, knob) for knob in RATES},
                 )
                 report = run_isolated(knobs)
                 if report is None:

@@ -52,8 +52,6 @@ class Pending:
     tracks: tuple[str, ...]
     #: When the slot's scale reported before this: hands after it are this change's.
     prev: float = 0.0
-    #: How long the shelf's scale takes to settle after a hand (its ``settle_s``).
-    settle: float = 0.0
 
     def could_cause(self, ts: float) -> bool:
         """Whether a hand at ``ts`` can be this change's: after the slot's previous change

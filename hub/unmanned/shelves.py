@@ -122,7 +122,7 @@ class ShelfFusion:
             return  # scale noise (the hands since the last change are still to come)
         s.reported[slot] = ts
         tracks = self.tracks_at(shelf, ts, slot)
-        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev, s.spec.settle_s))
+        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev))
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
         self._seen[(shelf, slot)].append(seen)
@@ -303,7 +303,7 @@ class ShelfFusion:
         return {t for ts, t in self._arms_for(p)} & set(p.tracks)
 
     def _arms_for(self, p: Pending) -> list[tuple[float, str]]:
-        lo = p.ts - self.window - p.settle
+        lo = p.ts - self.window - self._shelves[p.shelf].spec.settle_s
         arms = self._arms.get((p.shelf, p.slot), [])
         return [(ts, t) for ts, t in arms if ts >= lo and p.could_cause(ts)]
 
