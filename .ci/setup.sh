@@ -35,7 +35,14 @@ fi
 stamp=.venv/.storehub-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "==> installing storehub and its Python dependencies into .venv"
-    .venv/bin/python -m pip install -q -e ".[dev,vision,vision-train]"
+    # torch's CUDA build with its libraries takes about 6 GB in .venv: say so up front
+    # rather than let pip fail half-way with "No space left on device".
+    free_mb=$(df -Pm . | awk 'NR==2 {print $4}')
+    if [ "${free_mb:-0}" -lt 8000 ]; then
+        echo "warning: ${free_mb} MB free here; the set-up needs about 8 GB" >&2
+    fi
+    # (--no-cache-dir: the wheels are not kept a second time in pip's cache)
+    .venv/bin/python -m pip install -q --no-cache-dir -e ".[dev,vision,vision-train]"
     touch "$stamp"
 fi
 echo "==> setup done"

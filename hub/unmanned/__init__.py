@@ -2,7 +2,9 @@
 
 See docs/unmanned.md.  Modules: ``config`` (the ``[unmanned]`` table), ``tokens``
 (signed entry tokens verified offline), ``sessions`` (shopper sessions and carts),
-``shelves`` (grab-and-go: weight + vision fusion and attribution), ``billing``
-(bill with evidence and confidence), ``review`` (the staff review queue),
-``exits`` (the exit decision of each checkout model) and ``service`` (the plugin).
+``shelves`` (grab-and-go: weight + vision + overhead tracking fusion, with ``hands``
+for several hands in one scale change and ``one_hand`` for one), ``carts`` (the
+shelves' picks into the sessions' carts), ``billing`` (bill with evidence and
+confidence), ``review`` (the staff review queue), ``exits`` (the exit decision of
+each checkout model) and ``service`` (the plugin).
 """

@@ -92,7 +92,7 @@ class Exits:
         self.svc.open_door(door, s.id if s else None)
         self.svc.decided("emergency", t0)
         if s is not None:
-            await self.svc.flush_picks(s)
+            await self.svc.carts.flush(s)
             if s.items():
                 bill, _ = self.svc.bill(s, device=door)
                 await self.svc.to_review(s, bill, "left during an emergency release")
@@ -163,7 +163,7 @@ class Exits:
     async def left(self, s: ShopperSession | None, track: str | None) -> None:
         """A person of the session went out; the session ends with its last person."""
         if track is not None:
-            self.svc.fusion.gone({track})  # out of the store: took nothing after this
+            self.svc.carts.fusion.gone({track})  # out of the store: took nothing after this
         if s is None:
             return
         s.exited += 1
@@ -176,7 +176,7 @@ class Exits:
         """Bill the session (+ ``extra`` lines): ``charged``, ``review``, ``empty`` or
         ``declined``. A review or an empty bill never holds the shopper."""
         svc = self.svc
-        await svc.flush_picks(s)
+        await svc.carts.flush(s)
         bill, draft = svc.bill(s, device=device, extra=extra)
         if not bill.lines and not s.doubts:
             return "empty"

@@ -1,10 +1,12 @@
 """Hands and scale changes at a shelf slot, and which hands explain a change.
 
 The camera reports hands (:class:`Seen`): a pick or a put-back at a slot, maybe with the
-item and the shopper.  The scale reports once per settled change (:class:`Pending`),
-so hands that overlap in time show up as *one* change: several shoppers reaching
-together, or one taking while another puts back.  :func:`explain` finds the hands
-whose items' signed weights add up to the change.
+item and the shopper.  The overhead tracking reports arms going into a slot (whose, not
+what): an arm the camera did not see a hand for is a hand too (:func:`arm_hands`).  The
+scale reports once per settled change (:class:`Pending`), so hands that overlap in
+time show up as *one* change: several shoppers reaching together, or one taking while
+another puts back.  :func:`explain` finds the hands whose items' signed weights add up
+to the change.
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ HAND_SLACK_S = 0.1
 #: How far after the change a hand may be stamped and still be its cause: the shelf's
 #: scale, camera and tracking share one clock; only rounding between them is allowed.
 CLOCK_SLACK_S = 0.02
+#: The overhead tracking's arm and the shelf camera's hand of one shopper at one slot
+#: this close in time are one hand seen twice.
+SAME_HAND_S = 0.25
+
+#: Who, among several shoppers in reach, when one view named them: the shelf camera
+#: (sure of the hand it saw), or the overhead tracking alone (it saw one arm go in)...
+CAMERA_WHO = 0.97
+TRACKING_WHO = 0.95
+#: ... both views naming the same shopper, or naming different ones.
+BOTH_WHO = 0.99
+CONFLICT_WHO = 0.4
+#: An arm without a camera hand, of a shopper whose other hand in the same reading the
+#: camera did see: as likely another's arm the ceiling gave them.
+DOUBTFUL_ARM = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +55,11 @@ class Seen:
     count: int
     confidence: float
     track: str | None
+    #: Not seen by the camera: the overhead tracking's arm (no item, no direction).
+    arm_only: bool = False
+    #: Whether its shopper stood within reach of the slot when the hand was seen (set
+    #: by the fusion on arrival: by the time a swap is decided they may have walked on).
+    in_reach: bool = True
 
 
 @dataclass(slots=True)
@@ -82,17 +103,46 @@ def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
     return sorted(since, key=lambda x: x.ts)
 
 
+def arm_hands(p: Pending, seen: Sequence[Seen], arms: Sequence[tuple[float, str]]) -> list[Seen]:
+    """The overhead tracking's arms (``(ts, track)``, this change's) that no camera hand
+    of the same shopper matches, each one a hand of one unit of the slot's item in the
+    change's direction (the ceiling sees an arm, not what it holds)."""
+    cams = [x for x in hands_since(p, seen) if x.track is not None]
+    # Twins nearest in time first: one camera hand is the twin of one arm.
+    pairs = sorted(
+        (abs(x.ts - a[0]), i, j)
+        for i, a in enumerate(arms)
+        for j, x in enumerate(cams)
+        if x.track == a[1] and abs(x.ts - a[0]) <= SAME_HAND_S
+    )
+    twinned: set[int] = set()
+    used: set[int] = set()
+    for _, i, j in pairs:
+        if i not in twinned and j not in used:
+            twinned.add(i)
+            used.add(j)
+    action: Action = "pick" if p.delta < 0 else "put"
+    return [
+        Seen(ts, action, None, 1, TRACKING_WHO, track, arm_only=True)
+        for i, (ts, track) in enumerate(arms)
+        if i not in twinned
+    ]
+
+
 def explain(
     p: Pending,
     seen: Sequence[Seen],
     planned: str,
     noise_g: float,
     unit_weight: Callable[[str], float | None],
+    arms: Sequence[Seen] = (),
 ) -> tuple[Seen, ...] | None:
     """The most hands (two or more, each with its shopper) seen at the slot since its
-    previous change whose items' signed weights add up to this change within the
-    scale's noise; the earliest such hands when several sets do."""
-    since = [x for x in hands_since(p, seen) if x.track is not None][:MAX_HANDS]
+    previous change, by the camera or as ``arms`` (:func:`arm_hands`), whose items'
+    signed weights add up to this change within the scale's noise; the earliest such
+    hands when several sets do."""
+    cams = [x for x in hands_since(p, seen) if x.track is not None]
+    since = sorted([*cams, *arms], key=lambda x: x.ts)[:MAX_HANDS]
     grams: dict[Seen, float] = {}
     for x in since:
         w = unit_weight(x.gtin or planned)
@@ -116,9 +166,12 @@ def together_picks(
     hands: tuple[Seen, ...],
     planned: str,
     held: Callable[[str], Mapping[str, int]],
+    *,
+    only_planned: bool = True,
 ) -> list[Pick]:
-    """One pick per hand of a change :func:`explain` matched; unsure where the camera did
-    not recognise the item or the one putting it back does not hold it."""
+    """One pick per hand of a change :func:`explain` matched; unsure where the one putting
+    it back does not hold it, or no camera recognised the item while other items than
+    the planned one lie on the slot (``only_planned`` false)."""
     weight = Evidence(
         source="weight",
         device=p.shelf,
@@ -132,8 +185,12 @@ def together_picks(
     for i, h in enumerate(hands):
         assert h.track is not None
         gtin = h.gtin or planned
-        sure = 0.97 if h.confidence >= 0.8 and h.track in p.tracks else 0.7
-        if h.gtin is None:
+        if h.arm_only:
+            twin = any(x.track == h.track and x is not h for x in hands)
+            sure = TRACKING_WHO if h.track in p.tracks and not twin else DOUBTFUL_ARM
+        else:
+            sure = CAMERA_WHO if h.confidence >= 0.8 and h.track in p.tracks else 0.7
+        if h.gtin is None and not only_planned:
             sure = min(sure, 0.6)  # the planned item, by its weight only
         if h.action == "put":
             # What the hand's shopper holds, with what they took in these same hands.
@@ -144,13 +201,16 @@ def together_picks(
             )
             if held(h.track).get(gtin, 0) + took < h.count:
                 sure = min(sure, 0.6)  # put back by someone not holding it
-        vision = Evidence(
-            source="vision",
+        seen_by = Evidence(
+            source="tracking" if h.arm_only else "vision",
             device=p.shelf,
             ts=h.ts,
             confidence=h.confidence,
             slot=p.slot,
             tracks=(h.track,),
+            note="the overhead tracking saw the arm, the shelf camera no hand"
+            if h.arm_only
+            else None,
         )
-        out.append(Pick(p.shelf, p.slot, h.action, gtin, h.count, h.track, sure, (weight, vision)))
+        out.append(Pick(p.shelf, p.slot, h.action, gtin, h.count, h.track, sure, (weight, seen_by)))
     return out

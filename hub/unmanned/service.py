@@ -4,7 +4,8 @@
     kiosk card (entrance kiosk) ──────────────────┼─▶ open a session ─▶ door open(session)
     member_seen (face, enrolled members only) ────┘
     door passage in (session, track) ──▶ the track joins the session (a family: several)
-    shelf weight / action / people ──▶ ShelfFusion ──▶ picks and put-backs into carts
+    shelf weight / action / people / hand ──▶ carts (hub/unmanned/carts.py): picks and
+        put-backs into the sessions' carts
     rfid_gate reads ──▶ what each reader sees now (counter, exit zone, vestibule)
     exit requests / counter ──▶ the store's checkout model (hub/unmanned/exits.py)
     flag emergency ──▶ every exit opens, billing decisions suspended (reviewed later)
@@ -25,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Histogram
 
-from devices.shelf.config import ShelfConfig
 from hub.catalog import Item
 from hub.checkout.paying import Cashier
 from hub.checkout.payment import Payment
@@ -38,11 +38,10 @@ from hub.state import attach as attach_flags
 from hub.unmanned import review as rv
 from hub.unmanned import sessions as ss
 from hub.unmanned.billing import Bill, make_bill
+from hub.unmanned.carts import Carts
 from hub.unmanned.config import UnmannedConfig
 from hub.unmanned.entry import Entrance
-from hub.unmanned.hands import Pick, Seen
 from hub.unmanned.sessions import ShopperSession
-from hub.unmanned.shelves import ShelfFusion, ShelfSpec
 
 if TYPE_CHECKING:
     from hub.checkout.ledger import Completed, Draft
@@ -69,20 +68,7 @@ class UnmannedService:
         self.opened_for: dict[str, tuple[str, float]] = {}
         self.emergency = False
         self.entrance = Entrance(self)
-        shelves = {
-            d.id: ShelfSpec(
-                slots=dict(d.config.slots), noise_g=d.config.noise_g, settle_s=d.config.settle_s
-            )
-            for d in hub.registry
-            if isinstance(d.config, ShelfConfig)
-        }
-        self.fusion = ShelfFusion(
-            shelves,
-            unit_weight=self._unit_weight,
-            held=self._held,
-            fuse_window_s=self.config.fuse_window_s,
-            presence_grace_s=self.config.presence_grace_s,
-        )
+        self.carts = Carts(self)
         self.catalog_get: Callable[[str], Item | None] = lambda _g: None
         self.paid: PaidRegistry | None = None
         self.cashier: Cashier | None = None
@@ -196,8 +182,7 @@ class UnmannedService:
         horizon = now - self.config.zone_window_s
         for reader, seen in self.reads.items():
             self.reads[reader] = {e: ts for e, ts in seen.items() if ts >= horizon}
-        for pick in self.fusion.due(now):
-            await self.apply_pick(pick)
+        await self.carts.due(now)
         assert self.exits is not None
         await self.exits.tick(now)
         for s in list(self.sessions.values()):
@@ -226,8 +211,8 @@ class UnmannedService:
             return
         elif name == "member_seen" and event.device == self.config.face_camera:
             await self.entrance.open_by_face(p.member)
-        elif kind == "shelf" and self.fusion.knows(event.device):
-            self.shelf(event, p)
+        elif kind == "shelf" and self.carts.knows(event.device):
+            self.carts.shelf(event, p)
             return
         elif kind == "rfid_gate" and name == "reads":
             seen = self.reads.setdefault(event.device, {})
@@ -236,17 +221,6 @@ class UnmannedService:
                 if r.rssi is None or r.rssi >= floor:
                     seen[r.epc.upper()] = max(seen.get(r.epc.upper(), 0.0), r.ts)
         await self.exits.handle(event)
-
-    def shelf(self, event: DeviceEvent, p: Any) -> None:
-        if event.name == "weight":
-            self.fusion.weight(event.device, p.slot, p.grams, p.ts)
-        elif event.name == "action":
-            seen = Seen(p.ts, p.action, p.gtin, p.count, p.confidence, p.track)
-            self.fusion.seen(event.device, p.slot, seen)
-        elif event.name == "people":
-            self.fusion.people(event.device, list(p.tracks), p.ts, p.reach)
-        elif event.name == "hand":
-            self.fusion.hand(event.device, p.slot, p.track, p.ts)
 
     # -- sessions ------------------------------------------------------------------
 
@@ -268,7 +242,7 @@ class UnmannedService:
         for t in s.tracks:
             if self.by_track.get(t) == s.id:
                 del self.by_track[t]
-        self.fusion.gone(set(s.tracks))
+        self.carts.fusion.gone(set(s.tracks))
         await self.save(s)
         await self.journal_event(
             "session_closed", {"session": s.id, "state": state, "sales": s.sales}
@@ -285,53 +259,6 @@ class UnmannedService:
             bill, _ = self.bill(s, device=None)
             await self.to_review(s, bill, "the session timed out")
         await self.close(s, "timed_out")
-
-    # -- carts -----------------------------------------------------------------------
-
-    def _unit_weight(self, gtin: str) -> float | None:
-        item = self.catalog_get(gtin)
-        return item.weight_g if item is not None else None
-
-    def _held(self, track: str) -> dict[str, int]:
-        s = self.session_of(None, track)
-        return s.items() if s is not None else {}
-
-    async def flush_picks(self, s: ShopperSession) -> None:
-        """Decide now the shelf changes the session's people were at (they are leaving;
-        the session may close before this runs, so its own picks go to it directly)."""
-        for pick in self.fusion.flush(set(s.tracks), self.clock()):
-            await self.apply_pick(pick, mine=s if pick.track in s.tracks else None)
-
-    async def apply_pick(self, pick: Pick, *, mine: ShopperSession | None = None) -> None:
-        log.debug("pick %s", pick)
-        s = mine or self.session_of(None, pick.track)
-        # The others who may have taken it are doubted even when the one it went to is
-        # unknown or gone: they must not leave unbilled for it.
-        for other in pick.also:
-            o = self.session_of(None, other)
-            if o is not None and (s is None or o.id != s.id):
-                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
-                await self.save(o)
-        if s is None:
-            await self.hub.alerts.raise_(
-                "unmanned_unattributed",
-                "warning",
-                f"{pick.action} of {pick.count} × {pick.gtin} at {pick.shelf} by nobody known",
-                device=pick.shelf,
-                data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
-            )
-            return
-        ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
-        evidence = [ev, *pick.evidence[1:]]
-        if pick.action == "pick":
-            s.add(pick.gtin, pick.count, evidence[0])
-            for extra in evidence[1:]:
-                s.cart[pick.gtin].evidence.append(extra)
-        else:
-            taken = s.remove(pick.gtin, pick.count, evidence[0])
-            if taken < pick.count:
-                log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
-        await self.save(s)
 
     # -- bills and payments ------------------------------------------------------------
 

@@ -6,19 +6,13 @@ camera's detections of the same slot, then decided:
 
 - **hands at once** — several hands whose items' weights add up to the change
   (:func:`hub.unmanned.hands.explain`) are one pick or put-back each;
-- **what and how many** — the weight is the count's ground truth: ``|Δg|`` is
-  matched against the unit weight of the candidates (the slot's planned item,
-  items known to be misplaced on that slot, the camera's item, and for a
-  put-back the items the shopper holds).  The camera decides between items
-  whose weights both fit; a weight that fits nothing is unsure;
-- **who** — the tracks at the shelf at the time (with ``presence_grace_s``) that
-  can reach the slot (where the tracking system says which slots a track can
-  reach): one track is sure; several are *crowding* — two independent views
-  decide: the shelf camera's track for the hand, and the overhead tracking's
-  ``hand`` reports (whose arm went into the slot since its previous change).
-  Either alone, when it names one shopper, decides; both agreeing is surest;
-  disagreeing is unsure.  Failing both, a put-back goes to the one who holds the
-  item, otherwise the pick is unsure.
+- **one hand** — otherwise the weight says what and how many, and among the
+  candidates the shelf camera and the overhead tracking say who
+  (:mod:`hub.unmanned.one_hand`).
+
+The candidates for who are the tracks at the shelf at the time (with
+``presence_grace_s``) that can reach the slot (where the tracking system says which
+slots a track can reach).
 
 A decision carries its evidence and a confidence; the bill's confidence is its
 least sure line, and an unsure bill goes to staff review.  A lone camera detection
@@ -31,7 +25,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hub.unmanned.hands import (
     CLOCK_SLACK_S,
@@ -39,10 +33,12 @@ from hub.unmanned.hands import (
     Pending,
     Pick,
     Seen,
+    arm_hands,
     explain,
     hands_since,
     together_picks,
 )
+from hub.unmanned.one_hand import SlotView, decide_one
 from hub.unmanned.sessions import Evidence
 
 #: Confidence of picks known only from the camera (a swap the scale could not see)...
@@ -50,13 +46,6 @@ SWAP_CONFIDENCE = 0.6
 #: ... and of a swap every piece of which fits: the same item recognised in both hands,
 #: both shoppers at the slot, the one putting back holding it.
 SURE_SWAP_CONFIDENCE = 0.95
-#: Who, among several shoppers in reach, when one view named them: the shelf camera
-#: (sure of the hand it saw), or the overhead tracking alone (it saw one arm go in)...
-CAMERA_WHO = 0.97
-TRACKING_WHO = 0.95
-#: ... both views naming the same shopper, or naming different ones.
-BOTH_WHO = 0.99
-CONFLICT_WHO = 0.4
 
 
 @dataclass(slots=True)
@@ -125,7 +114,8 @@ class ShelfFusion:
         self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev))
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
-        self._seen[(shelf, slot)].append(seen)
+        here = seen.track is not None and seen.track in self.tracks_at(shelf, seen.ts, slot)
+        self._seen[(shelf, slot)].append(replace(seen, in_reach=here))
 
     def hand(self, shelf: str, slot: str, track: str, ts: float) -> None:
         """The overhead tracking saw ``track``'s arm go into the slot."""
@@ -221,7 +211,7 @@ class ShelfFusion:
                 continue
             puts.remove(b)
             used += (a, b)
-            conf = self._swap_confidence(shelf, slot, a, b)
+            conf = self._swap_confidence(a, b)
             for h in (a, b):
                 gtin = h.gtin or planned or ""
                 ev = Evidence(
@@ -236,10 +226,10 @@ class ShelfFusion:
                 out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
         return out, used
 
-    def _swap_confidence(self, shelf: str, slot: str, pick: Seen, put: Seen) -> float:
+    def _swap_confidence(self, pick: Seen, put: Seen) -> float:
         same = pick.gtin is not None and pick.gtin == put.gtin and pick.count == put.count
         sure = min(pick.confidence, put.confidence) >= 0.8
-        here = all(h.track in self.tracks_at(shelf, h.ts, slot) for h in (pick, put))
+        here = pick.in_reach and put.in_reach
         holder = put.track == pick.track or (
             put.track is not None and self.held(put.track).get(put.gtin or "", 0) >= put.count
         )
@@ -299,8 +289,11 @@ class ShelfFusion:
     def _arms_in(self, p: Pending) -> set[str]:
         """The tracks the overhead tracking saw put a hand into the slot for this change
         (one that could cause it, at most a fusion window before the scale settled), of
-        those that could reach it."""
-        return {t for ts, t in self._arms_for(p)} & set(p.tracks)
+        those that could reach it. Arms early enough for the scale to have settled with
+        them are preferred: a later one is most likely the next change's."""
+        arms = [(ts, t) for ts, t in self._arms_for(p) if t in p.tracks]
+        settled = p.ts - self._shelves[p.shelf].spec.settle_s / 2
+        return {t for ts, t in arms if ts <= settled} or {t for _, t in arms}
 
     def _arms_for(self, p: Pending) -> list[tuple[float, str]]:
         lo = p.ts - self.window - self._shelves[p.shelf].spec.settle_s
@@ -327,186 +320,38 @@ class ShelfFusion:
         s = self._shelves[p.shelf]
         planned = s.spec.slots.get(p.slot, "")
         seen = self._seen.get((p.shelf, p.slot), [])
-        together = explain(p, seen, planned, s.spec.noise_g, self.unit_weight)
+        arms = arm_hands(p, seen, [a for a in self._arms_for(p) if a[1] in p.tracks])
+        together = explain(p, seen, planned, s.spec.noise_g, self.unit_weight, arms)
         if together:
             self._consume(p, together)
             self._consume_arms(p, {h.track for h in together})
-            picks = together_picks(p, together, planned, self.held)
+            only_planned = not any(s.misplaced.get(p.slot, {}).values())
+            picks = together_picks(p, together, planned, self.held, only_planned=only_planned)
             for pick in picks:
                 self._book_misplaced(p, pick)
             return picks
         action: Action = "pick" if p.delta < 0 else "put"
         hands = self._hands_since(p, action) or self._near(p, action)
-        # Other hands the camera saw at the slot since its previous change are in this
-        # reading too: if the decision leaves them out, something went unseen (a hand
-        # hidden while another put an item back leaves the weight unchanged).
-        stray = [x for x in hands_since(p, seen) if x not in hands[:1]]
-        one = self._decide_one(p, action, hands[0] if hands else None, stray)
+        # Other hands the camera saw at the slot since its previous change, early enough
+        # for the scale to have settled with them, are in this reading too: if the
+        # decision leaves them out, something went unseen (a hand hidden while another
+        # put an item back leaves the weight unchanged). A later hand is the next
+        # change's.
+        settled = p.ts - s.spec.settle_s / 2
+        stray = [x for x in hands_since(p, seen) if x not in hands[:1] and x.ts <= settled]
+        view = SlotView(
+            s.spec.slots.get(p.slot),
+            s.misplaced.get(p.slot, {}),
+            s.spec.noise_g,
+            self.held,
+            self.unit_weight,
+        )
+        arms_in = self._arms_in(p)
+        one = decide_one(p, action, hands[0] if hands else None, arms_in, stray, view)
         self._consume(p, hands[:1])
         self._consume_arms(p, {one.track})
         self._book_misplaced(p, one)
         return [one]
-
-    def _decide_one(
-        self, p: Pending, action: Action, cam: Seen | None, stray: Sequence[Seen] = ()
-    ) -> Pick:
-        s = self._shelves[p.shelf]
-        grams = abs(p.delta)
-        notes: list[str] = []
-        # Who: the camera's hand and the overhead tracking's arms, a single track, or
-        # the one holding the item.
-        arms = self._arms_in(p)
-        track, who = self._who(p, cam, arms, action, notes)
-        if stray and len(p.tracks) > 1:
-            notes.append(f"{len(stray)} more hand(s) seen here that the weight does not show")
-            who = min(who, CONFLICT_WHO)
-        # What and how many: the weight, with the camera's item as a tie-break.
-        candidates = self._candidates(s, p.slot, action, cam, track)
-        fits = self._fits(candidates, grams, s.spec.noise_g)
-        what = 1.0
-        if fits:
-            by_gtin = dict(fits)
-            if cam is not None and cam.gtin in by_gtin and cam.confidence >= 0.5:
-                gtin = cam.gtin
-            elif len(fits) > 1 and fits[0][0] != fits[1][0]:
-                planned = s.spec.slots.get(p.slot)
-                gtin = planned if planned in by_gtin else fits[0][0]
-                if cam is None or cam.gtin is None:
-                    what = 0.6
-                    notes.append("the weight fits several items")
-            else:
-                gtin = fits[0][0]
-            count = by_gtin[gtin]
-        else:
-            gtin = (cam.gtin if cam and cam.gtin else None) or s.spec.slots.get(p.slot, "")
-            count = cam.count if cam else 1
-            what = 0.3
-            notes.append(f"{grams:.0f} g fits no item expected here")
-        if cam is not None and cam.count != count:
-            what *= 0.8
-            notes.append(f"the camera counted {cam.count}, the scale {count}")
-        evidence = [
-            Evidence(
-                source="weight",
-                device=p.shelf,
-                ts=p.ts,
-                confidence=what,
-                slot=p.slot,
-                tracks=p.tracks,
-                note="; ".join(notes) or None,
-            )
-        ]
-        if cam is not None:
-            evidence.append(
-                Evidence(
-                    source="vision",
-                    device=p.shelf,
-                    ts=cam.ts,
-                    confidence=cam.confidence,
-                    slot=p.slot,
-                    tracks=(cam.track,) if cam.track else (),
-                )
-            )
-        if arms:
-            evidence.append(
-                Evidence(
-                    source="tracking",
-                    device=p.shelf,
-                    ts=p.ts,
-                    confidence=TRACKING_WHO if len(arms) == 1 else 0.5,
-                    slot=p.slot,
-                    tracks=tuple(sorted(arms)),
-                )
-            )
-        also: tuple[str, ...] = ()
-        # Explained: whose hand is known (the camera's, or the one arm the ceiling saw)
-        # and no more units went than the camera saw taken.
-        counted = cam is None or cam.count >= count
-        named = (cam is not None and cam.track is not None) or arms == {track}
-        unexplained = not (counted and named) or bool(stray)
-        if len(p.tracks) > 1 and (unexplained or who < 0.9):
-            also = tuple(t for t in p.tracks if t != track)
-        return Pick(
-            p.shelf,
-            p.slot,
-            action,
-            gtin,
-            count,
-            track,
-            round(who * what, 3),
-            tuple(evidence),
-            also,
-        )
-
-    def _who(
-        self, p: Pending, cam: Seen | None, arms: set[str], action: Action, notes: list[str]
-    ) -> tuple[str | None, float]:
-        tracks = p.tracks
-        if cam is not None and cam.track is not None:
-            if len(tracks) <= 1 and (not tracks or cam.track == tracks[0]):
-                return cam.track, 1.0
-            if cam.track in tracks:
-                if arms and cam.track not in arms:
-                    notes.append(
-                        f"the shelf camera saw {cam.track}'s hand, the overhead tracking"
-                        f" {', '.join(sorted(arms))}'s"
-                    )
-                    return cam.track, CONFLICT_WHO
-                sure = CAMERA_WHO if cam.confidence >= 0.8 else 0.7
-                if arms == {cam.track}:
-                    sure = BOTH_WHO if sure == CAMERA_WHO else TRACKING_WHO
-                if sure < 0.9:
-                    notes.append(f"{len(tracks)} shoppers at the shelf")
-                return cam.track, sure
-        if len(tracks) == 1:
-            return tracks[0], 1.0
-        if not tracks:
-            notes.append("nobody was seen at the shelf")
-            return None, 0.0
-        if len(arms) == 1:
-            return next(iter(arms)), TRACKING_WHO
-        if action == "put" and cam is not None and cam.gtin is not None:
-            holders = [t for t in tracks if self.held(t).get(cam.gtin, 0) > 0]
-            if len(holders) == 1:
-                return holders[0], 0.95
-        if action == "put":
-            planned = self._shelves[p.shelf].spec.slots.get(p.slot)
-            holders = [t for t in tracks if planned and self.held(t).get(planned, 0) > 0]
-            if len(holders) == 1:
-                return holders[0], 0.95
-        notes.append(f"{len(tracks)} shoppers at the shelf")
-        return tracks[0], 0.4
-
-    def _candidates(
-        self, s: _Shelf, slot: str, action: Action, cam: Seen | None, track: str | None
-    ) -> list[str]:
-        out: list[str] = []
-        planned = s.spec.slots.get(slot)
-        if planned:
-            out.append(planned)
-        if action == "pick":
-            out += [g for g, n in s.misplaced.get(slot, {}).items() if n > 0]
-        elif track is not None:
-            out += [g for g, n in self.held(track).items() if n > 0]
-        if cam is not None and cam.gtin:
-            out.append(cam.gtin)
-        return list(dict.fromkeys(out))
-
-    def _fits(self, gtins: list[str], grams: float, noise: float) -> list[tuple[str, int]]:
-        """(gtin, units) of each candidate whose unit weight explains ``grams``, best first."""
-        scored: list[tuple[float, str, int]] = []
-        for g in gtins:
-            w = self.unit_weight(g)
-            if not w:
-                continue
-            n = round(grams / w)
-            if n < 1:
-                continue
-            err = abs(grams - n * w)
-            if err <= 4 * noise * math.sqrt(2) + 0.02 * grams:
-                scored.append((err / w, g, n))
-        scored.sort()
-        return [(g, n) for _, g, n in scored]
 
     def _book_misplaced(self, p: Pending, pick: Pick) -> None:
         s, slot, action, gtin, count = (

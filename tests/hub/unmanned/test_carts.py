@@ -44,7 +44,7 @@ async def test_a_shopper_out_of_the_store_took_nothing_after(
     await shelf.people(["tA", "tB"])
     await shelf.people(["tB"])  # A steps away ...
     # (once the hub has it: long after now, only who stands there counts)
-    await eventually(lambda: svc.fusion.tracks_at("shelf-1", time.time() + 60) == ("tB",))
+    await eventually(lambda: svc.carts.fusion.tracks_at("shelf-1", time.time() + 60) == ("tB",))
     await svc.close(a)  # ... and out of the store (left within the presence grace)
     # B takes one; the camera saw a hand but not whose.
     await shelf.action(slot, "pick", gtin, 1, 0.9, None)
@@ -64,6 +64,34 @@ async def test_the_others_are_doubted_when_the_one_a_pick_went_to_is_gone(
     b = await enter(hub, run, "m2", "tB")
     ev = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=0.4, slot="s1")
     pick = Pick("shelf-1", "s1", "pick", "06901234567892", 1, "t-gone", 0.4, (ev,), ("tB",))
-    await svc.apply_pick(pick)
+    await svc.carts.apply(pick)
     assert b.doubts == ["06901234567892 taken at shelf-1/s1 in a crowd"]
     assert not b.items()
+
+
+async def test_a_put_back_nobody_was_billed_for_doubts_who_was_billed_in_that_crowd(
+    store: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = store
+    svc = svc_of(hub)
+    a = await enter(hub, run, "m1", "tA")
+    b = await enter(hub, run, "m2", "tB")
+    c = await enter(hub, run, "m3", "tC")
+    tea, soy = "06901234567892", "06901234561029"
+    # A tea from a crowd of tA and tB went to tA (the ceiling's word); tC took one alone.
+    crowd = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA", "tB"))
+    alone = Evidence(source="weight", device="shelf-1", ts=1.5, confidence=1.0, tracks=("tC",))
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 0.95, (crowd,)))
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tC", 1.0, (alone,)))
+    # tB puts a tea back (on another shelf) without being billed for one.
+    put = Evidence(source="weight", device="shelf-2", ts=2.0, confidence=1.0, tracks=("tB",))
+    await svc.carts.apply(Pick("shelf-2", "s3", "put", tea, 1, "tB", 0.6, (put,)))
+    assert a.cart[tea].confidence == 0.5 and "tB put one back" in (
+        a.cart[tea].evidence[-1].note or ""
+    )
+    assert c.cart[tea].confidence == 1.0 and not b.items()
+    bill, _ = svc.bill(a, device=None)
+    assert bill.confidence < 0.9  # (the demo store's review threshold)
+    # A put-back with nobody to doubt tells staff.
+    await svc.carts.apply(Pick("shelf-2", "s3", "put", soy, 1, "tB", 0.6, (put,)))
+    assert any(x.kind == "unmanned_put_back_unbilled" for x in hub.alerts.live())

@@ -335,3 +335,98 @@ def test_a_hand_the_weight_does_not_show_makes_the_change_unsure() -> None:
     assert (pick.track, pick.action) == ("t3", "pick")
     assert pick.confidence < 0.5 and set(pick.also) == {"t1", "t2"}
     assert "does not show" in (pick.evidence[0].note or "")
+
+
+def test_a_hand_too_late_for_the_reading_is_no_doubt_on_it() -> None:
+    # t1 takes one; t2 reaches in just before t1's reading (too late for the scale to
+    # have settled with it): the reading is t1's alone, t2's hand the next change's.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(1.95, "pick", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.25)
+    first, second = f.due(3.0)
+    assert (first.track, first.confidence, first.also) == ("t1", 0.97, ())
+    assert (second.track, second.confidence, second.also) == ("t2", 0.97, ())
+
+
+def test_an_arm_the_camera_missed_is_a_hand_of_a_change_with_others() -> None:
+    # t1 and t2 take one each in one reading: the camera saw only t1's hand, the
+    # ceiling only t2's arm. Each is billed their own, t2's on the ceiling's word.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.6, "pick", TEA, 1, 0.9, "t1"))
+    f.hand("shelf-1", "a", "t2", 1.7)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.0)
+    picks = f.due(3.0)
+    assert [(p.track, p.gtin, p.count, p.confidence) for p in picks] == [
+        ("t1", TEA, 1, 0.97),
+        ("t2", TEA, 1, 0.95),
+    ]
+    assert all(not p.also for p in picks)
+    assert picks[1].evidence[1].source == "tracking"
+
+
+def test_an_arm_of_a_shopper_whose_other_hand_the_camera_saw_is_doubtful() -> None:
+    # The camera saw t1 take one; the ceiling saw t1's arm twice (one of them maybe
+    # t2's): the second unit is t1's only on the ceiling's word, against the camera.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.45)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.0)
+    arm, cam = f.due(3.0)
+    assert (arm.track, cam.track) == ("t1", "t1")
+    assert arm.confidence < 0.9 and cam.confidence == 0.97
+
+
+def test_an_arms_item_is_known_by_its_weight_unless_other_items_lie_there() -> None:
+    f = fusion(held={"t3": {NOODLES: 1}})
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    # t3 leaves a noodles pack on the tea slot (it weighs near enough a tea).
+    f.seen("shelf-1", "a", Seen(0.5, "put", NOODLES, 1, 0.9, "t3"))
+    f.weight("shelf-1", "a", 5200.0 + 540.0, 0.8)
+    f.seen("shelf-1", "a", Seen(1.6, "pick", TEA, 1, 0.9, "t1"))
+    f.hand("shelf-1", "a", "t2", 1.7)
+    f.weight("shelf-1", "a", 5200.0 + 540.0 - 1040.0, 2.0)
+    put, first, second = f.due(3.0)
+    assert (put.track, put.gtin) == ("t3", NOODLES)
+    assert (first.track, first.confidence) == ("t1", 0.97)
+    assert (second.track, second.gtin) == ("t2", TEA) and second.confidence < 0.9
+
+
+def test_an_arm_too_late_for_the_reading_does_not_muddle_whose_it_was() -> None:
+    # t1 takes one unseen by the camera (the ceiling saw the arm); t2's arm goes in as
+    # the scale reports: t1 is billed on the ceiling's word, t2's arm waits for its own.
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.hand("shelf-1", "a", "t2", 1.95)
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.25)
+    first, second = f.due(3.0)
+    assert (first.track, first.confidence, first.also) == ("t1", 0.95, ())
+    assert (second.track, second.confidence, second.also) == ("t2", 0.95, ())
+
+
+def test_a_swap_is_sure_after_its_shoppers_walked_on() -> None:
+    # Whether each hand's shopper stood in reach counts when the hand was seen, not
+    # when the swap is decided (seconds later, both long gone from the shelf).
+    f = fusion(held={"t2": {TEA: 1}, "t9": {SOY: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(2.1, "put", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5201.0, 2.4)
+    f.people("shelf-1", [], 2.5)
+    f.people("shelf-1", ["t9"], 4.0)  # (the grace is over: they are forgotten here)
+    swapped = f.due(6.0)
+    assert sorted((p.action, p.track, p.confidence) for p in swapped) == [
+        ("pick", "t1", 0.95),
+        ("put", "t2", 0.95),
+    ]
+    # A hand of someone not at the shelf when it was seen is no sure swap.
+    f.seen("shelf-1", "b", Seen(7.0, "pick", SOY, 1, 0.9, "t1"))
+    f.seen("shelf-1", "b", Seen(7.1, "put", SOY, 1, 0.9, "t9"))
+    assert {p.confidence for p in f.due(12.0)} == {0.6}

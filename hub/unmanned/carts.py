@@ -1,0 +1,155 @@
+"""Carts: grab-and-go shelves' picks and put-backs applied to shopper sessions.
+
+    shelf weight / action / people / hand ──▶ ShelfFusion (hub/unmanned/shelves.py)
+        ──▶ Pick (who took or put back what, how sure, the evidence) ──▶ the cart
+
+:class:`~hub.unmanned.shelves.ShelfFusion` decides who took what; this applies it:
+the pick goes to the cart of the session its shopper belongs to; the other shoppers
+who may have taken it get a doubt; a pick nobody known made is an alert; a put-back
+by a shopper who was not billed for the item doubts whoever was billed for it from a
+crowd that shopper was in.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from devices.shelf.config import ShelfConfig
+from hub.events import DeviceEvent
+from hub.unmanned import sessions as ss
+from hub.unmanned.hands import Pick, Seen
+from hub.unmanned.sessions import ShopperSession
+from hub.unmanned.shelves import ShelfFusion, ShelfSpec
+
+if TYPE_CHECKING:
+    from hub.unmanned.service import UnmannedService
+
+log = logging.getLogger("storehub.unmanned")
+
+#: A line billed from a crowd pick when a shopper who was in reach then puts the same
+#: item back without being billed for it: reviewed before it is charged.
+PUT_BACK_DOUBT = 0.5
+
+
+class Carts:
+    def __init__(self, svc: UnmannedService) -> None:
+        self.svc = svc
+        shelves = {
+            d.id: ShelfSpec(
+                slots=dict(d.config.slots), noise_g=d.config.noise_g, settle_s=d.config.settle_s
+            )
+            for d in svc.hub.registry
+            if isinstance(d.config, ShelfConfig)
+        }
+        self.fusion = ShelfFusion(
+            shelves,
+            unit_weight=self.unit_weight,
+            held=self.held,
+            fuse_window_s=svc.config.fuse_window_s,
+            presence_grace_s=svc.config.presence_grace_s,
+        )
+
+    def knows(self, shelf: str) -> bool:
+        return self.fusion.knows(shelf)
+
+    def unit_weight(self, gtin: str) -> float | None:
+        item = self.svc.catalog_get(gtin)
+        return item.weight_g if item is not None else None
+
+    def held(self, track: str) -> dict[str, int]:
+        s = self.svc.session_of(None, track)
+        return s.items() if s is not None else {}
+
+    def shelf(self, event: DeviceEvent, p: Any) -> None:
+        """A shelf's event into the fusion."""
+        if event.name == "weight":
+            self.fusion.weight(event.device, p.slot, p.grams, p.ts)
+        elif event.name == "action":
+            seen = Seen(p.ts, p.action, p.gtin, p.count, p.confidence, p.track)
+            self.fusion.seen(event.device, p.slot, seen)
+        elif event.name == "people":
+            self.fusion.people(event.device, list(p.tracks), p.ts, p.reach)
+        elif event.name == "hand":
+            self.fusion.hand(event.device, p.slot, p.track, p.ts)
+
+    async def due(self, now: float) -> None:
+        """Apply every shelf change whose fusion window has passed."""
+        for pick in self.fusion.due(now):
+            await self.apply(pick)
+
+    async def flush(self, s: ShopperSession) -> None:
+        """Decide now the shelf changes the session's people were at (they are leaving;
+        the session may close before this runs, so its own picks go to it directly)."""
+        for pick in self.fusion.flush(set(s.tracks), self.svc.clock()):
+            await self.apply(pick, mine=s if pick.track in s.tracks else None)
+
+    async def apply(self, pick: Pick, *, mine: ShopperSession | None = None) -> None:
+        log.debug("pick %s", pick)
+        svc = self.svc
+        s = mine or svc.session_of(None, pick.track)
+        # The others who may have taken it are doubted even when the one it went to is
+        # unknown or gone: they must not leave unbilled for it.
+        for other in pick.also:
+            o = svc.session_of(None, other)
+            if o is not None and (s is None or o.id != s.id):
+                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
+                await svc.save(o)
+        if s is None:
+            await svc.hub.alerts.raise_(
+                "unmanned_unattributed",
+                "warning",
+                f"{pick.action} of {pick.count} × {pick.gtin} at {pick.shelf} by nobody known",
+                device=pick.shelf,
+                data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
+            )
+            return
+        ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
+        evidence = [ev, *pick.evidence[1:]]
+        if pick.action == "pick":
+            s.add(pick.gtin, pick.count, evidence[0])
+            for extra in evidence[1:]:
+                s.cart[pick.gtin].evidence.append(extra)
+        else:
+            taken = s.remove(pick.gtin, pick.count, evidence[0])
+            if taken < pick.count:
+                log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
+                await self._doubt_billed_instead(s, pick)
+        await svc.save(s)
+
+    async def _doubt_billed_instead(self, putter: ShopperSession, put: Pick) -> None:
+        """A shopper put back an item they were not billed for: it may be the one a crowd
+        pick they could have made was billed to another shopper. Those lines are doubted
+        (the bill goes to review); with none left open, staff are told."""
+        mine = set(putter.tracks)
+        doubted = []
+        for o in self.svc.sessions.values():
+            line = o.cart.get(put.gtin)
+            if o.id == putter.id or o.state != "open" or line is None or not line.qty:
+                continue
+            if not any(e.source == "weight" and mine & set(e.tracks) for e in line.evidence):
+                continue  # (they were not in reach when it was billed to this shopper)
+            line.confidence = min(line.confidence, PUT_BACK_DOUBT)
+            line.evidence.append(
+                ss.Evidence(
+                    source="weight",
+                    device=put.shelf,
+                    ts=put.evidence[0].ts,
+                    confidence=PUT_BACK_DOUBT,
+                    slot=put.slot,
+                    tracks=(put.track,) if put.track else (),
+                    note=f"{put.track} put one back that they were not billed for:"
+                    " it may have been theirs",
+                )
+            )
+            doubted.append(o.id)
+            await self.svc.save(o)
+        if not doubted:
+            await self.svc.hub.alerts.raise_(
+                "unmanned_put_back_unbilled",
+                "warning",
+                f"{put.count} × {put.gtin} put back at {put.shelf} by a shopper not billed"
+                " for it, and nobody still inside is billed for it from a crowd they were in",
+                device=put.shelf,
+                data={"slot": put.slot, "gtin": put.gtin, "session": putter.id},
+            )

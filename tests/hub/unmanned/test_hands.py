@@ -1,0 +1,29 @@
+"""Hands in one scale change: the ceiling's arms as hands, and which hands explain it."""
+
+from __future__ import annotations
+
+from hub.unmanned.hands import Pending, Seen, arm_hands, explain, together_picks
+
+TEA = "06901234567892"
+
+
+def test_an_arm_is_a_hand_only_where_the_camera_saw_none_of_that_shopper() -> None:
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2"), 0.0)
+    cams = [Seen(1.70, "pick", TEA, 1, 0.9, "t1")]
+    # t1's arm twice: the nearer is the camera hand's twin, the other a hand of its own.
+    arms = arm_hands(p, cams, [(1.5, "t1"), (1.69, "t1"), (1.8, "t2")])
+    assert [(a.ts, a.track, a.action, a.arm_only) for a in arms] == [
+        (1.5, "t1", "pick", True),
+        (1.8, "t2", "pick", True),
+    ]
+
+
+def test_the_camera_and_the_ceiling_together_explain_what_the_scale_lost() -> None:
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2", "t3"), 0.0)
+    cams = [Seen(1.6, "pick", TEA, 1, 0.9, "t1")]
+    arms = arm_hands(p, cams, [(1.6, "t1"), (1.7, "t2")])
+    hands = explain(p, cams, TEA, 2.0, {TEA: 520.0}.get, arms)
+    assert hands is not None and [h.track for h in hands] == ["t1", "t2"]
+    picks = together_picks(p, hands, TEA, lambda _t: {})
+    assert [(x.track, x.confidence) for x in picks] == [("t1", 0.97), ("t2", 0.95)]
+    assert explain(p, cams, TEA, 2.0, {TEA: 520.0}.get) is None  # the camera alone: no

@@ -1,0 +1,56 @@
+"""One scale change, one hand: what from the weight, who from the camera and ceiling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hub.unmanned.hands import Pending, Seen
+from hub.unmanned.one_hand import SlotView, decide_one, fits
+
+TEA, NOODLES, SOY = "06901234567892", "06901234561036", "06901234561029"
+WEIGHTS = {TEA: 520.0, NOODLES: 540.0, SOY: 610.0}
+
+
+def view(
+    held: Mapping[str, Mapping[str, int]] | None = None, misplaced: Mapping[str, int] | None = None
+) -> SlotView:
+    return SlotView(TEA, misplaced or {}, 2.0, lambda t: (held or {}).get(t, {}), WEIGHTS.get)
+
+
+def change(delta: float, *tracks: str) -> Pending:
+    return Pending("shelf-1", "a", 2.0, delta, tracks, 0.0)
+
+
+def test_the_weight_counts_and_names_the_item() -> None:
+    assert fits([TEA, SOY], 1041.0, 2.0, WEIGHTS.get) == [(TEA, 2)]
+    assert fits([TEA], 300.0, 2.0, WEIGHTS.get) == []
+    # 14,040 g is 27 teas or 26 noodle packs: both fit, the weight alone cannot tell.
+    assert sorted(fits([TEA, NOODLES], 14040.0, 2.0, WEIGHTS.get)) == [(NOODLES, 26), (TEA, 27)]
+
+
+def test_the_camera_decides_between_items_whose_weights_both_fit() -> None:
+    cam = Seen(1.7, "pick", NOODLES, 1, 0.9, "t1")
+    pick = decide_one(change(-538.0, "t1"), "pick", cam, set(), (), view(misplaced={NOODLES: 1}))
+    assert (pick.gtin, pick.count, pick.confidence) == (NOODLES, 1, 1.0)
+    unsure = decide_one(change(-538.0, "t1"), "pick", None, set(), (), view(misplaced={NOODLES: 1}))
+    assert unsure.gtin == TEA and unsure.confidence == 0.6
+
+
+def test_who_among_several_the_ceiling_or_the_holder_or_nobody_sure() -> None:
+    p = change(-520.0, "t1", "t2")
+    by_arm = decide_one(p, "pick", None, {"t2"}, (), view())
+    assert (by_arm.track, by_arm.confidence, by_arm.also) == ("t2", 0.95, ())
+    nobody = decide_one(p, "pick", None, set(), (), view())
+    assert nobody.confidence == 0.4 and set((nobody.track, *nobody.also)) == {"t1", "t2"}
+    put = decide_one(change(520.0, "t1", "t2"), "put", None, set(), (), view({"t2": {TEA: 1}}))
+    assert (put.track, put.confidence) == ("t2", 0.95)
+
+
+def test_a_stray_hand_or_more_units_than_seen_doubt_the_others() -> None:
+    p = change(-1040.0, "t1", "t2")
+    cam = Seen(1.7, "pick", TEA, 1, 0.9, "t1")
+    pick = decide_one(p, "pick", cam, {"t1"}, (), view())
+    assert (pick.count, pick.also) == (2, ("t2",)) and pick.confidence < 0.9
+    stray = Seen(1.6, "put", TEA, 1, 0.9, "t2")
+    one = decide_one(change(-520.0, "t1", "t2"), "pick", cam, {"t1"}, (stray,), view())
+    assert one.also == ("t2",) and "does not show" in (one.evidence[0].note or "")
