@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 
 from hub.unmanned.hands import (
     CLOCK_SLACK_S,
+    SAME_HAND_S,
+    TRACKING_WHO,
     Action,
     Pending,
     Pick,
@@ -197,20 +199,24 @@ class ShelfFusion:
     def _swaps(self, key: tuple[str, str], old: list[Seen]) -> tuple[list[Pick], list[Seen]]:
         """Hands the scale never explained: a pick and a put-back of the same item at one
         slot at once leave its weight unchanged. Both are applied (unsure unless every
-        piece fits); a lone unexplained hand is taken for a touch and ignored. Returns
-        the picks and the hands they used."""
+        piece fits), a hand whose shopper nobody knows too (its pair's shopper must not
+        leave unbilled or billed twice); a lone unexplained hand is taken for a touch and
+        ignored. Returns the picks and the hands they used."""
         shelf, slot = key
         planned = self._shelves[shelf].spec.slots.get(slot)
         out: list[Pick] = []
         used: list[Seen] = []
-        picks = [x for x in old if x.action == "pick" and x.track]
-        puts = [x for x in old if x.action == "put" and x.track]
+        whose = {self._whose(key, x): x for x in old}
+        # (hands with their shopper known pair first)
+        ordered = sorted(whose, key=lambda x: (x.track is None, x.ts))
+        picks = [x for x in ordered if x.action == "pick"]
+        puts = [x for x in ordered if x.action == "put"]
         for a in picks:
             b = next((y for y in puts if abs(y.ts - a.ts) <= self.window), None)
             if b is None:
                 continue
             puts.remove(b)
-            used += (a, b)
+            used += (whose[a], whose[b])
             conf = self._swap_confidence(a, b)
             for h in (a, b):
                 gtin = h.gtin or planned or ""
@@ -220,11 +226,22 @@ class ShelfFusion:
                     ts=h.ts,
                     confidence=conf,
                     slot=slot,
-                    tracks=(h.track or "",),
+                    tracks=(h.track,) if h.track else (),
                     note="a pick and a put-back at once: the scale saw no change",
                 )
                 out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
         return out, used
+
+    def _whose(self, key: tuple[str, str], h: Seen) -> Seen:
+        """A camera hand without its shopper takes the shopper of the one arm the overhead
+        tracking saw go into the slot at that moment (that shopper stood in reach)."""
+        if h.track is not None:
+            return h
+        arms = {t for ts, t in self._arms.get(key, []) if abs(ts - h.ts) <= SAME_HAND_S}
+        if len(arms) != 1:
+            return h
+        track = arms.pop()
+        return replace(h, track=track, confidence=min(h.confidence, TRACKING_WHO), in_reach=True)
 
     def _swap_confidence(self, pick: Seen, put: Seen) -> float:
         same = pick.gtin is not None and pick.gtin == put.gtin and pick.count == put.count
@@ -245,7 +262,7 @@ class ShelfFusion:
         if now is None:
             return out
         for key, seen in list(self._seen.items()):
-            if not any(x.track in tracks for x in seen):
+            if not any(self._whose(key, x).track in tracks for x in seen):
                 continue
             swapped, used = self._swaps(key, [x for x in seen if x.ts < now - self.window])
             self._seen[key] = [x for x in seen if x not in used]

@@ -430,3 +430,30 @@ def test_a_swap_is_sure_after_its_shoppers_walked_on() -> None:
     f.seen("shelf-1", "b", Seen(7.0, "pick", SOY, 1, 0.9, "t1"))
     f.seen("shelf-1", "b", Seen(7.1, "put", SOY, 1, 0.9, "t9"))
     assert {p.confidence for p in f.due(12.0)} == {0.6}
+
+
+def test_a_swap_with_a_hand_of_nobody_known_still_bills_the_one_known() -> None:
+    # t2 puts a tea back as t1 takes one (no change on the scale); the camera saw the
+    # put-back's hand but not whose it was.
+    f = fusion(held={"t2": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.seen("shelf-1", "a", Seen(2.0, "put", TEA, 1, 0.9, None))
+    f.seen("shelf-1", "a", Seen(2.05, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5201.0, 2.35)
+    picks = f.due(6.0)
+    assert sorted((p.action, p.track, p.confidence) for p in picks) == [
+        ("pick", "t1", 0.6),
+        ("put", None, 0.6),
+    ]
+    # The same with the ceiling's view of t2's arm: whose it was is known, and when t2
+    # leaves first the swap is decided for them there and then.
+    f.hand("shelf-1", "b", "t2", 7.0)
+    f.seen("shelf-1", "b", Seen(7.0, "put", SOY, 1, 0.9, None))
+    f.seen("shelf-1", "b", Seen(7.05, "pick", SOY, 1, 0.9, "t1"))
+    f.weight("shelf-1", "b", 6101.0, 7.35)
+    f.held = lambda t: {SOY: 1} if t == "t2" else {}
+    swapped = f.flush({"t2"}, 8.0)
+    assert sorted((p.action, p.track, p.confidence) for p in swapped) == [
+        ("pick", "t1", 0.95),
+        ("put", "t2", 0.95),
+    ]
