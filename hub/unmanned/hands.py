@@ -12,7 +12,7 @@ to the change.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
@@ -153,12 +153,42 @@ def explain(
         fitting = [
             combo
             for combo in combinations(hands, size)
-            if abs(sum(grams[x] for x in combo) - p.delta)
-            <= 4 * noise_g * math.sqrt(2) + 0.02 * sum(abs(grams[x]) for x in combo)
+            if adds_up(p, [grams[x] for x in combo], noise_g)
         ]
         if fitting:
             return min(fitting, key=lambda combo: sum(x.ts for x in combo))
     return None
+
+
+def adds_up(p: Pending, grams: Sequence[float], noise_g: float) -> bool:
+    """Whether hands of these signed weights add up to the change, within the scale's
+    noise and 2 % of the weights (packs differ)."""
+    allowance = 4 * noise_g * math.sqrt(2) + 0.02 * sum(abs(g) for g in grams)
+    return abs(sum(grams) - p.delta) <= allowance
+
+
+def unsure_items(
+    p: Pending,
+    hands: Sequence[Seen],
+    planned: str,
+    others: Iterable[str],
+    noise_g: float,
+    unit_weight: Callable[[str], float | None],
+) -> set[Seen]:
+    """The hands whose item no camera recognised (the slot's planned item assumed) for
+    which one of the ``others`` known to lie on the slot would add up as well."""
+
+    def signed(x: Seen, gtin: str) -> float:
+        return (1 if x.action == "put" else -1) * x.count * (unit_weight(gtin) or 0.0)
+
+    out: set[Seen] = set()
+    for h in hands:
+        if h.gtin is not None:
+            continue
+        rest = [signed(x, x.gtin or planned) for x in hands if x is not h]
+        if any(unit_weight(g) and adds_up(p, [*rest, signed(h, g)], noise_g) for g in others):
+            out.add(h)
+    return out
 
 
 def together_picks(
@@ -167,11 +197,10 @@ def together_picks(
     planned: str,
     held: Callable[[str], Mapping[str, int]],
     *,
-    only_planned: bool = True,
+    unsure: Collection[Seen] = (),
 ) -> list[Pick]:
     """One pick per hand of a change :func:`explain` matched; unsure where the one putting
-    it back does not hold it, or no camera recognised the item while other items than
-    the planned one lie on the slot (``only_planned`` false)."""
+    it back does not hold it, or the hand is one of ``unsure`` (:func:`unsure_items`)."""
     weight = Evidence(
         source="weight",
         device=p.shelf,
@@ -190,8 +219,8 @@ def together_picks(
             sure = TRACKING_WHO if h.track in p.tracks and not twin else DOUBTFUL_ARM
         else:
             sure = CAMERA_WHO if h.confidence >= 0.8 and h.track in p.tracks else 0.7
-        if h.gtin is None and not only_planned:
-            sure = min(sure, 0.6)  # the planned item, by its weight only
+        if h in unsure:
+            sure = min(sure, 0.6)  # the planned item, or another lying there
         if h.action == "put":
             # What the hand's shopper holds, with what they took in these same hands.
             took = sum(

@@ -39,6 +39,7 @@ from hub.unmanned.hands import (
     explain,
     hands_since,
     together_picks,
+    unsure_items,
 )
 from hub.unmanned.one_hand import SlotView, decide_one
 from hub.unmanned.sessions import Evidence
@@ -342,8 +343,9 @@ class ShelfFusion:
         if together:
             self._consume(p, together)
             self._consume_arms(p, {h.track for h in together})
-            only_planned = not any(s.misplaced.get(p.slot, {}).values())
-            picks = together_picks(p, together, planned, self.held, only_planned=only_planned)
+            others = [g for g, n in s.misplaced.get(p.slot, {}).items() if n > 0]
+            unsure = unsure_items(p, together, planned, others, s.spec.noise_g, self.unit_weight)
+            picks = together_picks(p, together, planned, self.held, unsure=unsure)
             for pick in picks:
                 self._book_misplaced(p, pick)
             return picks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.unmanned.hands import Pending, Seen, arm_hands, explain, together_picks
+from hub.unmanned.hands import Pending, Seen, arm_hands, explain, together_picks, unsure_items
 
 TEA = "06901234567892"
 
@@ -27,3 +27,14 @@ def test_the_camera_and_the_ceiling_together_explain_what_the_scale_lost() -> No
     picks = together_picks(p, hands, TEA, lambda _t: {})
     assert [(x.track, x.confidence) for x in picks] == [("t1", 0.97), ("t2", 0.95)]
     assert explain(p, cams, TEA, 2.0, {TEA: 520.0}.get) is None  # the camera alone: no
+
+
+def test_an_unrecognised_item_is_unsure_only_where_another_lying_there_adds_up() -> None:
+    weights = {TEA: 520.0, "noodles": 540.0, "soy": 610.0}
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2"), 0.0)
+    cam = Seen(1.6, "pick", TEA, 1, 0.9, "t1")
+    arm = Seen(1.7, "pick", None, 1, 0.95, "t2", arm_only=True)
+    assert unsure_items(p, [cam, arm], TEA, ["soy"], 2.0, weights.get) == set()
+    assert unsure_items(p, [cam, arm], TEA, ["noodles"], 2.0, weights.get) == {arm}
+    picks = together_picks(p, (cam, arm), TEA, lambda _t: {}, unsure={arm})
+    assert [x.confidence for x in picks] == [0.97, 0.6]
