@@ -328,6 +328,12 @@ class ShelfFusion:
     def _consume(self, p: Pending, used: Sequence[Seen]) -> None:
         seen = self._seen.get((p.shelf, p.slot), [])
         for x in used:
+            if x.arm_only:
+                # The camera's view of this arm's hand, if it saw one without whose it
+                # was: the same hand, decided now (not a swap's half later).
+                x = next(
+                    (y for y in seen if y.track is None and abs(y.ts - x.ts) <= SAME_HAND_S), x
+                )
             if x in seen:
                 seen.remove(x)
 

@@ -457,3 +457,18 @@ def test_a_swap_with_a_hand_of_nobody_known_still_bills_the_one_known() -> None:
         ("pick", "t1", 0.95),
         ("put", "t2", 0.95),
     ]
+
+
+def test_a_hand_seen_without_whose_it_was_is_the_arm_the_ceiling_saw() -> None:
+    # t1 and t2 take one each in one reading; the camera saw t2's hand without whose it
+    # was, the ceiling t2's arm: that hand is decided with the change, not left to pair
+    # with a later put-back as a swap.
+    f = fusion(held={"t3": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2", "t3"], 1.0)
+    f.seen("shelf-1", "a", Seen(1.6, "pick", TEA, 1, 0.9, "t1"))
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, None))
+    f.hand("shelf-1", "a", "t2", 1.7)
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 2.0)
+    f.seen("shelf-1", "a", Seen(2.1, "put", TEA, 1, 0.9, "t3"))  # (a touch: no change)
+    picks = f.due(10.0)
+    assert [(p.action, p.track) for p in picks] == [("pick", "t1"), ("pick", "t2")]
