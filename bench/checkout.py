@@ -15,7 +15,7 @@ Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
         [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--vision-miss F] [--track-miss F]
-        [--overhead-miss F] [--overhead-swap F] [--crowd-at shelf|slot]
+        [--overhead-miss F] [--overhead-swap F] [--crowd-at shelf|slot] [--reasons]
 """
 
 from __future__ import annotations
@@ -89,6 +89,11 @@ def main() -> None:
             "--" + knob.replace("_", "-"), type=float, default=getattr(Knobs(), knob), help=help_
         )
     ap.add_argument(
+        "--reasons",
+        action="store_true",
+        help="list why each reviewed session went to review, and what staff did",
+    )
+    ap.add_argument(
         "--crowd-at",
         choices=["shelf", "slot"],
         default="shelf",
@@ -125,6 +130,13 @@ def main() -> None:
                         f"{model} seed {seed}: {s['shoppers']} shoppers, {s['exact']}/"
                         f"{s['honest']} exact, {s['reviewed']} reviewed, {s['seconds']} s"
                     )
+                    for o in report.outcomes if args.reasons else ():
+                        if o.reviewed:
+                            progress.console.print(
+                                f"  shopper {o.shopper} ({o.review_outcome or o.exit}):"
+                                f" {o.review_reason}",
+                                markup=False,
+                            )
                 progress.advance(task)
             rows[model] = combine(reports)
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"

@@ -21,6 +21,8 @@ class Outcome:
     thief: bool
     alarmed: bool
     silent_unpaid: bool
+    #: Why the session's bill went to review (the review's reason), if it did.
+    review_reason: str | None = None
 
     @property
     def exact(self) -> bool:

@@ -37,6 +37,7 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
             outcome[r.session or ""] = "corrected"
     everything = await run.hub.journal.call(lambda c: rv.listing(c, None, 100_000))
     reviewed = {r.session for r in everything}
+    reason = {r.session: r.reason for r in everything}
     charged = charged_by(run)
     # A bill staff settled on whose card then declined is billed right but unpaid:
     # scored by the bill (the money is the payment provider's problem, not a wrong bill).
@@ -69,6 +70,7 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
                 sh.thief,
                 sh.alarmed,
                 silent,
+                reason.get(sh.session) if sh.session else None,
             )
         )
     return out

@@ -57,6 +57,7 @@ async def test_a_fire_alarm_opens_every_exit_and_suspends_billing(
     # Nobody was charged by the hub during the emergency: their bills went to review
     # first, and were charged once staff (simulated, with the truth) had confirmed them.
     assert all(o.reviewed and o.review_outcome == "confirmed" for o in left if o.truth), left
+    assert all("emergency" in (o.review_reason or "") for o in left if o.truth), left
     assert all(o.exact for o in left), left
     assert any(o.truth for o in left)
     assert report.summary()["silent_unpaid_exits"] == 0
