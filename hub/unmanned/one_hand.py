@@ -122,8 +122,11 @@ def decide_one(
     counted = cam is None or cam.count >= count
     named = (cam is not None and cam.track is not None) or arms == {track}
     unexplained = not (counted and named) or bool(stray)
-    if len(p.tracks) > 1 and (unexplained or who < 0.9):
+    if len(p.tracks) > 1 and unexplained:
         also = tuple(t for t in p.tracks if t != track)
+    elif len(p.tracks) > 1 and who < 0.9:
+        # One hand both views saw, naming different shoppers: it is one of theirs.
+        also = tuple(t for t in p.tracks if t != track and (not arms or t in arms))
     return Pick(
         p.shelf, p.slot, action, gtin, count, track, round(who * what, 3), tuple(evidence), also
     )

@@ -54,3 +54,10 @@ def test_a_stray_hand_or_more_units_than_seen_doubt_the_others() -> None:
     stray = Seen(1.6, "put", TEA, 1, 0.9, "t2")
     one = decide_one(change(-520.0, "t1", "t2"), "pick", cam, {"t1"}, (stray,), view())
     assert one.also == ("t2",) and "does not show" in (one.evidence[0].note or "")
+
+
+def test_views_naming_different_shoppers_doubt_only_those_two() -> None:
+    p = change(-520.0, "t1", "t2", "t3", "t4")
+    cam = Seen(1.7, "pick", TEA, 1, 0.9, "t1")
+    pick = decide_one(p, "pick", cam, {"t3"}, (), view())
+    assert (pick.track, pick.also) == ("t1", ("t3",)) and pick.confidence < 0.5
