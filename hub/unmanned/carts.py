@@ -5,9 +5,9 @@
 
 :class:`~hub.unmanned.shelves.ShelfFusion` decides who took what; this applies it:
 the pick goes to the cart of the session its shopper belongs to; the other shoppers
-who may have taken it get a doubt; a pick nobody known made is an alert; a put-back
-by a shopper who was not billed for the item doubts whoever was billed for it from a
-crowd that shopper was in.
+who may have taken it get a doubt; a pick nobody known made is an alert; an unsure
+put-back leaves a doubt on the cart it came off; a put-back by a shopper who was not
+billed for the item doubts whoever was billed for it from a crowd that shopper was in.
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ class Carts:
                 s.cart[pick.gtin].evidence.append(extra)
         else:
             taken = s.remove(pick.gtin, pick.count, evidence[0])
+            if taken and pick.confidence < svc.config.review_threshold:
+                # The line is gone from the bill, and its doubt with it: keep the doubt.
+                s.doubts.append(
+                    f"{pick.gtin} put back at {pick.shelf}/{pick.slot} in a crowd,"
+                    " maybe by another shopper"
+                )
             if taken < pick.count:
                 log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
                 await self._doubt_billed_instead(s, pick)

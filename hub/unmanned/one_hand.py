@@ -9,7 +9,8 @@ the shelf camera and the overhead tracking.
 - **who** — one shopper in reach is sure; among several, the shelf camera's hand and
   the overhead tracking's arms decide (either alone, both agreeing surest, disagreeing
   unsure); failing both, a put-back goes to the one who holds the item, otherwise the
-  pick is unsure and the others in reach are named in :attr:`Pick.also`.
+  pick is unsure and the others in reach are named in :attr:`Pick.also` (where the
+  two views named different shoppers, only those two).
 """
 
 from __future__ import annotations

@@ -95,3 +95,21 @@ async def test_a_put_back_nobody_was_billed_for_doubts_who_was_billed_in_that_cr
     # A put-back with nobody to doubt tells staff.
     await svc.carts.apply(Pick("shelf-2", "s3", "put", soy, 1, "tB", 0.6, (put,)))
     assert any(x.kind == "unmanned_put_back_unbilled" for x in hub.alerts.live())
+
+
+async def test_an_unsure_put_back_leaves_a_doubt_on_the_cart_it_came_off(
+    store: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = store
+    svc = svc_of(hub)
+    a = await enter(hub, run, "m1", "tA")
+    tea = "06901234567892"
+    took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA",))
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 1.0, (took,)))
+    crowd = Evidence(source="weight", device="shelf-1", ts=2.0, confidence=1.0, tracks=("tA", "tB"))
+    await svc.carts.apply(Pick("shelf-1", "s1", "put", tea, 1, "tA", 0.4, (crowd,), ("tB",)))
+    assert not a.items() and a.doubts == [
+        f"{tea} put back at shelf-1/s1 in a crowd, maybe by another shopper"
+    ]
+    bill, _ = svc.bill(a, device=None)
+    assert bill.confidence < 0.9 and any("maybe by another" in r for r in bill.reasons)
