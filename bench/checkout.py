@@ -137,6 +137,12 @@ def main() -> None:
                                 f" {o.review_reason}",
                                 markup=False,
                             )
+                        elif not o.exact and not o.thief:
+                            progress.console.print(
+                                f"  shopper {o.shopper} (wrong, not reviewed): charged"
+                                f" {o.charged}, took {o.truth}",
+                                markup=False,
+                            )
                 progress.advance(task)
             rows[model] = combine(reports)
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
