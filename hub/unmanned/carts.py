@@ -7,7 +7,9 @@
 the pick goes to the cart of the session its shopper belongs to; the other shoppers
 who may have taken it get a doubt; a pick nobody known made is an alert; an unsure
 put-back leaves a doubt on the cart it came off; a put-back by a shopper who was not
-billed for the item doubts whoever was billed for it from a crowd that shopper was in.
+billed for the item doubts whoever was billed for it from a crowd that shopper was in;
+a pick decided after its shopper's cart was billed at the exit (its reading reached the
+hub late) is billed on its own, through review.
 """
 
 from __future__ import annotations
@@ -27,14 +29,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("storehub.unmanned")
 
+#: How long after a session closed a pick decided for one of its tracks is still theirs
+#: (a reading that reached the hub after the exit's bill).
+LATE_PICK_S = 600.0
 #: A line billed from a crowd pick when a shopper who was in reach then puts the same
 #: item back without being billed for it: reviewed before it is charged.
 PUT_BACK_DOUBT = 0.5
 
 
+def evidence_of(pick: Pick) -> list[ss.Evidence]:
+    """The pick's evidence, the first item carrying the pick's confidence."""
+    first = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
+    return [first, *pick.evidence[1:]]
+
+
 class Carts:
     def __init__(self, svc: UnmannedService) -> None:
         self.svc = svc
+        #: Tracks of sessions closed lately → (session, when).
+        self._closed: dict[str, tuple[str, float]] = {}
         shelves = {
             d.id: ShelfSpec(
                 slots=dict(d.config.slots), noise_g=d.config.noise_g, settle_s=d.config.settle_s
@@ -95,6 +108,9 @@ class Carts:
             if o is not None and (s is None or o.id != s.id):
                 o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
                 await svc.save(o)
+        late = pick.action == "pick" and (s is None or s.billed is not None)
+        if late and await self._late(pick, evidence_of(pick), s):
+            return
         if s is None:
             await svc.hub.alerts.raise_(
                 "unmanned_unattributed",
@@ -104,8 +120,7 @@ class Carts:
                 data={"slot": pick.slot, "gtin": pick.gtin, "track": pick.track},
             )
             return
-        ev = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
-        evidence = [ev, *pick.evidence[1:]]
+        evidence = evidence_of(pick)
         if pick.action == "pick":
             s.add(pick.gtin, pick.count, evidence[0])
             for extra in evidence[1:]:
@@ -122,6 +137,40 @@ class Carts:
                 log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
                 await self._doubt_billed_instead(s, pick)
         await svc.save(s)
+
+    def closed(self, s: ShopperSession) -> None:
+        """The session ended: its people are at no shelf any more, and a pick decided
+        later that is theirs (its reading reached the hub after the bill) is billed
+        through review (:meth:`_late`)."""
+        self.fusion.gone(set(s.tracks))
+        now = self.svc.clock()
+        for t in s.tracks:
+            self._closed[t] = (s.id, now)
+        for t, (_, when) in list(self._closed.items()):
+            if now - when > LATE_PICK_S:
+                del self._closed[t]
+
+    async def _late(
+        self, pick: Pick, evidence: list[ss.Evidence], s: ShopperSession | None
+    ) -> bool:
+        """A pick by a shopper whose cart the exit already billed (``s``, or a session
+        closed lately that the track was of): a bill of it alone goes to review, charged
+        to the session's payment token once staff confirm. False when the track is of no
+        such session."""
+        svc = self.svc
+        billed = s
+        if billed is None:
+            sid, _ = self._closed.get(pick.track or "", ("", 0.0))
+            billed = await svc.hub.journal.call(lambda c: ss.load_one(c, sid)) if sid else None
+        if billed is None:
+            return False
+        late = billed.model_copy(update={"cart": {}, "doubts": [], "reviews": []})
+        late.add(pick.gtin, pick.count, evidence[0])
+        late.cart[pick.gtin].evidence.extend(evidence[1:])
+        bill, _ = svc.bill(late, device=pick.shelf)
+        await svc.to_review(None, bill, "taken before leaving, decided after the bill was charged")
+        log.info("session %s: %s × %s decided after its bill", late.id, pick.count, pick.gtin)
+        return True
 
     async def _doubt_billed_instead(self, putter: ShopperSession, put: Pick) -> None:
         """A shopper put back an item they were not billed for: it may be the one a crowd

@@ -179,6 +179,7 @@ class Exits:
         await svc.carts.flush(s)
         bill, draft = svc.bill(s, device=device, extra=extra)
         if not bill.lines and not s.doubts:
+            s.billed = svc.clock()
             return "empty"
         reason = None
         if s.suspended or svc.emergency:
@@ -190,6 +191,7 @@ class Exits:
         if reason is not None:
             await svc.to_review(s, bill, reason)
             s.cart.clear()
+            s.billed = svc.clock()
             return "review"
         done = await svc.charge(s, bill, draft)
         if done is None:
@@ -205,6 +207,7 @@ class Exits:
             )
             return "declined"
         s.cart.clear()
+        s.billed = svc.clock()
         return "charged"
 
 
@@ -231,6 +234,7 @@ class GrabAndGo(Exits):
             return
         if not await self.zone_clear(door, s, t0, waited=True):
             s.state = "open"
+            s.billed = None  # (back inside: what they take now goes on the cart)
             await svc.save(s)
             return
         svc.open_door(door, s.id)

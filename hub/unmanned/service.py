@@ -242,7 +242,7 @@ class UnmannedService:
         for t in s.tracks:
             if self.by_track.get(t) == s.id:
                 del self.by_track[t]
-        self.carts.fusion.gone(set(s.tracks))
+        self.carts.closed(s)
         await self.save(s)
         await self.journal_event(
             "session_closed", {"session": s.id, "state": state, "sales": s.sales}

@@ -66,6 +66,9 @@ class ShopperSession(BaseModel):
     reviews: list[str] = Field(default_factory=list)
     #: Why the cart may miss something (an item taken in a crowd may be theirs).
     doubts: list[str] = Field(default_factory=list)
+    #: When the exit billed the cart (charged, sent to review, or nothing to bill): a
+    #: pick decided after this is billed on its own, through review.
+    billed: float | None = None
 
     @property
     def inside(self) -> int:

@@ -13,6 +13,7 @@ from simulators.store.report import Outcome
 
 if TYPE_CHECKING:
     from simulators.store.runner import StoreRun
+    from simulators.store.shoppers import Shopper
 
 
 async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
@@ -26,7 +27,11 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
     outcome: dict[str, str] = {}
     for r in reviews:
         sh = by_session.get(r.session or "")
-        truth = sh.holding if sh else {}
+        # What the shopper carried out that was not charged yet (a pick decided after
+        # the exit's bill is reviewed on its own).
+        got = paid_by(sh, charged_by(run)) if sh else {}
+        truth = {g: n - got.get(g, 0) for g, n in sh.holding.items()} if sh else {}
+        truth = {g: n for g, n in truth.items() if n > 0}
         billed = {ln.gtin: ln.qty for ln in r.bill.lines}
         if billed == truth:
             await svc.decide(r.id, "confirmed", by="staff-sim")
@@ -48,10 +53,7 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
                 bucket[ln.gtin] = bucket.get(ln.gtin, 0) + ln.qty
     out = []
     for sh in run.shoppers:
-        got = charged.get(sh.session or "", {})
-        for pid in sh.payments:
-            for g, q in charged.get(pid, {}).items():
-                got[g] = got.get(g, 0) + q
+        got = paid_by(sh, charged)
         left = sh.exit in ("opened", "emergency", "declined")
         # Out with more of an item than was charged (a tag not read counts only if the
         # item was not billed some other way, e.g. by the counter camera).
@@ -74,6 +76,15 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
             )
         )
     return out
+
+
+def paid_by(sh: Shopper, charged: dict[str, dict[str, int]]) -> dict[str, int]:
+    """GTIN → units charged to the shopper: their session's sales and counter payments."""
+    got = dict(charged.get(sh.session or "", {}))
+    for pid in sh.payments:
+        for g, q in charged.get(pid, {}).items():
+            got[g] = got.get(g, 0) + q
+    return got
 
 
 def charged_by(run: StoreRun) -> dict[str, dict[str, int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from hub.hub import Hub
+from hub.unmanned import review as rv
 from hub.unmanned.hands import Pick
 from hub.unmanned.sessions import Evidence, ShopperSession
 from hub.unmanned.tokens import issue
@@ -113,3 +114,27 @@ async def test_an_unsure_put_back_leaves_a_doubt_on_the_cart_it_came_off(
     ]
     bill, _ = svc.bill(a, device=None)
     assert bill.confidence < 0.9 and any("maybe by another" in r for r in bill.reasons)
+
+
+async def test_a_pick_decided_after_the_exit_billed_the_cart_is_reviewed_on_its_own(
+    store: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = store
+    svc = svc_of(hub)
+    a = await enter(hub, run, "m1", "tA")
+    b = await enter(hub, run, "m2", "tB")
+    tea = "06901234567892"
+    ev = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA",))
+    # A's cart was billed at the exit (A is still in the door); B has left the store.
+    a.billed = time.time()
+    await svc.close(b)
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 1.0, (ev,)))
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 2, "tB", 1.0, (ev,)))
+    assert not a.items()
+    pending = await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
+    late = {r.session: [(ln.gtin, ln.qty) for ln in r.bill.lines] for r in pending}
+    assert late == {a.id: [(tea, 1)], b.id: [(tea, 2)]}
+    assert all("after the bill" in r.reason for r in pending)
+    # A pick by a track of no session is still nobody's.
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "t-unknown", 1.0, (ev,)))
+    assert any(x.kind == "unmanned_unattributed" for x in hub.alerts.live())
