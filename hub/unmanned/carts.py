@@ -14,6 +14,7 @@ hub late) is billed on its own, through review.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ class Carts:
         self.svc = svc
         #: Tracks of sessions closed lately → (session, when).
         self._closed: dict[str, tuple[str, float]] = {}
+        #: Held while shelf changes are applied and while an exit bills a cart: a change
+        #: taken off the fusion but not yet on the cart must not miss the bill.
+        self.lock = asyncio.Lock()
         shelves = {
             d.id: ShelfSpec(
                 slots=dict(d.config.slots), noise_g=d.config.noise_g, settle_s=d.config.settle_s
@@ -87,9 +91,11 @@ class Carts:
             self.fusion.hand(event.device, p.slot, p.track, p.ts)
 
     async def due(self, now: float) -> None:
-        """Apply every shelf change whose fusion window has passed."""
-        for pick in self.fusion.due(now):
-            await self.apply(pick)
+        """Apply every shelf change whose fusion window has passed (under :attr:`lock`:
+        not while an exit bills a cart)."""
+        async with self.lock:
+            for pick in self.fusion.due(now):
+                await self.apply(pick)
 
     async def flush(self, s: ShopperSession) -> None:
         """Decide now the shelf changes the session's people were at (they are leaving;

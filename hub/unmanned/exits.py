@@ -92,12 +92,14 @@ class Exits:
         self.svc.open_door(door, s.id if s else None)
         self.svc.decided("emergency", t0)
         if s is not None:
-            await self.svc.carts.flush(s)
-            if s.items():
-                bill, _ = self.svc.bill(s, device=door)
-                await self.svc.to_review(s, bill, "left during an emergency release")
-                s.cart.clear()
-                await self.svc.save(s)
+            async with self.svc.carts.lock:
+                await self.svc.carts.flush(s)
+                if s.items():
+                    bill, _ = self.svc.bill(s, device=door)
+                    await self.svc.to_review(s, bill, "left during an emergency release")
+                    s.cart.clear()
+                    s.billed = self.svc.clock()
+                    await self.svc.save(s)
 
     async def zone_clear(
         self, door: str, s: ShopperSession | None, t0: float, *, waited: bool = False
@@ -174,7 +176,13 @@ class Exits:
 
     async def settle(self, s: ShopperSession, extra: list[CartLine], device: str, t0: float) -> str:
         """Bill the session (+ ``extra`` lines): ``charged``, ``review``, ``empty`` or
-        ``declined``. A review or an empty bill never holds the shopper."""
+        ``declined``. A review or an empty bill never holds the shopper. The shelves'
+        decisions wait meanwhile: a pick applied between the bill and the cart's clearing
+        would be lost (one decided after goes to review on its own)."""
+        async with self.svc.carts.lock:
+            return await self._settle(s, extra, device)
+
+    async def _settle(self, s: ShopperSession, extra: list[CartLine], device: str) -> str:
         svc = self.svc
         await svc.carts.flush(s)
         bill, draft = svc.bill(s, device=device, extra=extra)

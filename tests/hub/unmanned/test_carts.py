@@ -4,10 +4,16 @@ are doubted even when the one it went to is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
+import pytest
+
+from hub.checkout.ledger import Draft
 from hub.hub import Hub
 from hub.unmanned import review as rv
+from hub.unmanned.billing import Bill
 from hub.unmanned.hands import Pick
 from hub.unmanned.sessions import Evidence, ShopperSession
 from hub.unmanned.tokens import issue
@@ -138,3 +144,44 @@ async def test_a_pick_decided_after_the_exit_billed_the_cart_is_reviewed_on_its_
     # A pick by a track of no session is still nobody's.
     await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "t-unknown", 1.0, (ev,)))
     assert any(x.kind == "unmanned_unattributed" for x in hub.alerts.live())
+
+
+async def test_a_pick_being_applied_as_the_exit_bills_is_on_that_bill(
+    store: tuple[Hub, StoreRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, run = store
+    svc = svc_of(hub)
+    a = await enter(hub, run, "m1", "tA")
+    shelf = run.sims["shelf-1"]
+    assert isinstance(shelf, ShelfSimulator)
+    slot, gtin = next(iter(shelf.config.slots.items()))
+    item = svc.catalog_get(gtin)
+    assert item is not None and item.weight_g
+    t = time.time() - 10
+    svc.carts.fusion.people("shelf-1", ["tA"], t)
+    svc.carts.fusion.weight("shelf-1", slot, 5000.0, t)
+    svc.carts.fusion.weight("shelf-1", slot, 5000.0 - item.weight_g, t + 1)
+    # The shelf's decision is taken off the fusion, then slow to reach the cart ...
+    apply = svc.carts.apply
+
+    async def slow(pick: Pick, **kw: Any) -> None:
+        await asyncio.sleep(0.3)
+        await apply(pick, **kw)
+
+    monkeypatch.setattr(svc.carts, "apply", slow)
+    bills: list[Bill] = []
+    make = svc.bill
+
+    def bill(s: ShopperSession | None, **kw: Any) -> tuple[Bill, Draft]:
+        out = make(s, **kw)
+        bills.append(out[0])
+        return out
+
+    monkeypatch.setattr(svc, "bill", bill)
+    deciding = asyncio.create_task(svc.carts.due(time.time()))
+    await asyncio.sleep(0.05)
+    # ... while the exit bills A's cart: the bill waits for it.
+    assert svc.exits is not None
+    await svc.exits.settle(a, [], "door-out", time.time())
+    await deciding
+    assert [(ln.gtin, ln.qty) for ln in bills[0].lines] == [(gtin, 1)]  # (the exit's)
