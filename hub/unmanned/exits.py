@@ -9,13 +9,9 @@ Rules every model keeps (docs/unmanned.md "Safety"):
   is marked ``suspended`` and its bill goes to review);
 - a vestibule's inner door always opens from inside: nobody is shut in.
 
-``RfidBox`` (BingoBox): the counter reader's unpaid tags are billed once no new
-tag came for ``counter_settle_s``, the counter kiosk shows the QR payment; the
-exit opens when every tag the exit reader sees is paid.
-``ExitGate`` (two doors): a shopper steps into the vestibule, the tags read there
-(and the session's cart) are charged to the session's payment token, then the
-outer door opens.  ``GrabAndGo``: the cart the shelves built is charged when the
-session's last person leaves.
+``GrabAndGo`` (here): the cart the shelves built is charged when the session's last
+person leaves.  ``RfidBox`` (BingoBox, hub/unmanned/rfid_box.py) and ``ExitGate``
+(two doors, hub/unmanned/exit_gate.py) build on :class:`Exits` the same way.
 """
 
 from __future__ import annotations
@@ -23,13 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devices.door.config import DoorConfig
 from devices.rfid_gate.epc import decode_epc
-from hub.checkout.payment import Payment, PaymentError
-from hub.checkout.screens import payment_args, receipt_args
+from hub.checkout.payment import Payment
 from hub.events import DeviceEvent
 from hub.unmanned.sessions import CartLine, Evidence, ShopperSession
 
@@ -250,206 +243,10 @@ class GrabAndGo(Exits):
         svc.decided(outcome, t0)
 
 
-# -- RFID box -------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Counter:
-    billed: set[str] = field(default_factory=set)
-    payment: str | None = None
-    epcs: tuple[str, ...] = ()
-    count: int = 0
-
-
-class RfidBox(Exits):
-    def __init__(self, svc: UnmannedService) -> None:
-        super().__init__(svc)
-        self.counter = _Counter()
-
-    async def leave(self, door: str, s: ShopperSession | None, t0: float) -> None:
-        svc = self.svc
-        if not await self.zone_clear(door, s, t0):
-            return
-        svc.open_door(door, s.id if s else None)
-        svc.decided("open", t0)
-
-    async def tick(self, now: float) -> None:
-        c, svc = self.counter, self.svc
-        reader = self.cfg.counter_reader
-        if c.payment is not None or reader is None:
-            return
-        seen = svc.reads.get(reader, {})
-        # Tags no longer read at the counter need no memory of having been billed.
-        c.billed &= set(seen)
-        window = now - self.cfg.zone_window_s
-        fresh = [e for e, ts in seen.items() if ts >= window and e not in c.billed]
-        fresh = [e for e in fresh if not (svc.paid and svc.paid.is_paid(e))]
-        if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
-            return
-        await self.bill_counter(sorted(fresh), now)
-
-    async def bill_counter(self, epcs: list[str], now: float) -> None:
-        svc, c = self.svc, self.counter
-        assert svc.cashier is not None and self.cfg.counter_reader is not None
-        lines = self.rfid_lines(self.cfg.counter_reader, epcs, now)
-        bill, draft = svc.bill(
-            None, device=self.cfg.counter_kiosk or self.cfg.counter_reader, extra=lines
-        )
-        unknown = [ln for ln in bill.lines if ln.confidence == 0]
-        if unknown:
-            await svc.hub.alerts.raise_(
-                "unmanned_unknown_item",
-                "warning",
-                f"{len(unknown)} tag(s) at the counter are of no catalog item",
-                device=self.cfg.counter_reader,
-                data={"epcs": [e for ln in unknown for e in ln.epcs]},
-            )
-        if bill.total == 0:
-            c.billed.update(epcs)
-            return
-        c.count += 1
-        pid = f"box-{svc.hub.store_id}-{int(now * 1000)}-{c.count}"
-        try:
-            payment = await svc.cashier.start(pid, draft)
-        except PaymentError as exc:
-            log.warning("counter payment not started: %s", exc)
-            return
-        c.payment, c.epcs = pid, tuple(epcs)
-        c.billed.update(epcs)
-        svc.m_bills.labels("qr").inc()
-        if self.cfg.counter_kiosk:
-            args = payment_args(payment, svc.cashier.expires.get(pid))
-            svc.command(self.cfg.counter_kiosk, "payment", **args)
-
-    async def payment_final(self, payment: Payment, draft: Draft, done: Completed | None) -> None:
-        c, svc = self.counter, self.svc
-        if payment.id != c.payment:
-            return
-        c.payment = None
-        if done is None:
-            c.billed.difference_update(c.epcs)  # still unpaid: the next read bills them again
-        elif self.cfg.counter_kiosk:
-            svc.command(self.cfg.counter_kiosk, "receipt", **receipt_args(done))
-        if done is not None:
-            await svc.receipt(None, done)
-        if self.cfg.counter_kiosk:
-            svc.command(self.cfg.counter_kiosk, "payment", **payment_args(payment, None))
-
-
-# -- two-door exit gate ---------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Vestibule:
-    session: str | None = None
-    track: str | None = None
-    since: float = 0.0
-    busy: bool = False
-
-
-class ExitGate(Exits):
-    def __init__(self, svc: UnmannedService) -> None:
-        super().__init__(svc)
-        self.inner: str | None = None
-        self.outer: str | None = None
-        for d in svc.hub.registry:
-            c = d.config
-            if isinstance(c, DoorConfig) and c.vestibule == self.cfg.vestibule:
-                if c.side == "inner":
-                    self.inner = c.id
-                else:
-                    self.outer = c.id
-        if self.inner is None or self.outer is None:
-            raise ValueError(f"vestibule {self.cfg.vestibule!r} needs an inner and an outer door")
-        self.v = _Vestibule()
-
-    async def request(
-        self, door: str, s: ShopperSession | None, track: str | None, t0: float
-    ) -> None:
-        svc, v = self.svc, self.v
-        if svc.emergency:
-            await self.emergency_exit(door, s, t0)
-            return
-        if door == self.inner:
-            inside_vestibule = v.busy and (s is None or s.id == v.session or track == v.track)
-            if inside_vestibule or not v.busy:
-                # Into the vestibule, or back out of it: the inner door always opens.
-                svc.open_door(door, s.id if s else None)
-                if not v.busy:
-                    self.v = _Vestibule(s.id if s else None, track, t0, busy=False)
-            return
-        if door == self.outer and v.busy and s is not None and s.id == v.session:
-            await self.decide(s, t0)
-
-    async def passage(self, event: DeviceEvent, p: Any) -> None:
-        svc, v = self.svc, self.v
-        t = event.received
-        if event.device == self.inner and p.direction == "out":
-            s = svc.session_of(p.session or v.session, p.track or v.track)
-            self.v = _Vestibule(s.id if s else None, p.track, t, busy=True)
-            if svc.emergency:
-                return
-            if s is None:
-                await svc.hub.alerts.raise_(
-                    "unmanned_unknown_shopper",
-                    "warning",
-                    "someone without a session is in the exit vestibule",
-                    device=self.outer,
-                )
-                return
-            await asyncio.sleep(self.cfg.exit_read_wait_s)
-            await self.decide(s, t)
-        elif event.device == self.inner and p.direction == "in":
-            self.v = _Vestibule()
-        elif event.device == self.outer and p.direction == "out":
-            s = svc.session_of(p.session or v.session, p.track or v.track)
-            self.v = _Vestibule()
-            await self.left(s, p.track)
-
-    def camera_lines(self, rfid: list[CartLine]) -> list[CartLine]:
-        """What the vestibule camera counted beyond the tags read: items without a tag (or
-        with a shielded one). Fewer than the tags is the camera's miss: the tags stand.
-        A count the camera itself calls unsure makes the bill unsure."""
-        cam = self.cfg.vestibule_camera
-        seen = self.svc.counted.get(cam or "")
-        if cam is None or seen is None or seen[0] < self.v.since - self.cfg.zone_window_s:
-            return []
-        ts, counts, unsure = seen
-        tagged = {ln.gtin: ln.qty for ln in rfid}
-        out = []
-        for gtin, n in counts.items():
-            extra = n - tagged.get(gtin, 0)
-            if extra > 0:
-                conf = 0.5 if unsure else CAMERA_CONFIDENCE
-                note = "the camera counted more than the tags read"
-                ev = Evidence(source="vision", device=cam, ts=ts, confidence=conf, note=note)
-                out.append(CartLine(gtin=gtin, qty=extra, confidence=conf, evidence=[ev]))
-        if unsure and not out and rfid:
-            ev = Evidence(source="vision", device=cam, ts=ts, confidence=0.5,
-                          note="the camera was unsure of its count")  # fmt: skip
-            rfid[0].confidence = min(rfid[0].confidence, 0.5)
-            rfid[0].evidence.append(ev)
-        return out
-
-    async def decide(self, s: ShopperSession, t0: float) -> None:
-        svc = self.svc
-        assert self.outer is not None and self.inner is not None
-        reader = self.cfg.vestibule_reader
-        assert reader is not None
-        epcs = self.unpaid_in_zone(reader, self.v.since - self.cfg.zone_window_s)
-        lines = self.rfid_lines(reader, epcs, svc.clock())
-        lines += self.camera_lines(lines)
-        outcome = await self.settle(s, lines, self.outer, t0)
-        if outcome == "declined":
-            svc.open_door(self.inner, s.id)  # back into the store; the outer door stays shut
-            svc.decided("declined", t0)
-            return
-        svc.open_door(self.outer, s.id)
-        await svc.save(s)
-        svc.decided(outcome, t0)
-
-
 def make_exits(svc: UnmannedService) -> Exits:
+    from hub.unmanned.exit_gate import ExitGate
+    from hub.unmanned.rfid_box import RfidBox
+
     model = svc.config.model
     if model == "rfid_box":
         return RfidBox(svc)
