@@ -173,14 +173,16 @@ class Exits:
         decisions wait meanwhile: a pick applied between the bill and the cart's clearing
         would be lost (one decided after goes to review on its own)."""
         async with self.svc.carts.lock:
-            return await self._settle(s, extra, device)
+            outcome = await self._settle(s, extra, device)
+            if outcome != "declined":
+                s.billed = self.svc.clock()  # (a declined card leaves the cart as it was)
+            return outcome
 
     async def _settle(self, s: ShopperSession, extra: list[CartLine], device: str) -> str:
         svc = self.svc
         await svc.carts.flush(s)
         bill, draft = svc.bill(s, device=device, extra=extra)
         if not bill.lines and not s.doubts:
-            s.billed = svc.clock()
             return "empty"
         reason = None
         if s.suspended or svc.emergency:
@@ -192,7 +194,6 @@ class Exits:
         if reason is not None:
             await svc.to_review(s, bill, reason)
             s.cart.clear()
-            s.billed = svc.clock()
             return "review"
         done = await svc.charge(s, bill, draft)
         if done is None:
@@ -208,7 +209,6 @@ class Exits:
             )
             return "declined"
         s.cart.clear()
-        s.billed = svc.clock()
         return "charged"
 
 

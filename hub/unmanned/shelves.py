@@ -309,14 +309,20 @@ class ShelfFusion:
         (one that could cause it, at most a fusion window before the scale settled), of
         those that could reach it. Arms early enough for the scale to have settled with
         them are preferred: a later one is most likely the next change's."""
-        arms = [(ts, t) for ts, t in self._arms_for(p) if t in p.tracks]
-        settled = p.ts - self._shelves[p.shelf].spec.settle_s / 2
+        arms = self._arms_for(p)
+        settled = self._settled_by(p)
         return {t for ts, t in arms if ts <= settled} or {t for _, t in arms}
 
     def _arms_for(self, p: Pending) -> list[tuple[float, str]]:
+        """The arms of shoppers who could reach the slot that could be this change's."""
         lo = p.ts - self.window - self._shelves[p.shelf].spec.settle_s
         arms = self._arms.get((p.shelf, p.slot), [])
-        return [(ts, t) for ts, t in arms if ts >= lo and p.could_cause(ts)]
+        return [(ts, t) for ts, t in arms if ts >= lo and p.could_cause(ts) and t in p.tracks]
+
+    def _settled_by(self, p: Pending) -> float:
+        """The latest a hand can be and still be in the change's reading: the scale needs
+        time to settle with it (half its settle time); a later hand is the next change's."""
+        return p.ts - self._shelves[p.shelf].spec.settle_s / 2
 
     def _consume_arms(self, p: Pending, tracks: set[str | None]) -> None:
         """The arms of these tracks were this change's: not the next one's."""
@@ -344,7 +350,7 @@ class ShelfFusion:
         s = self._shelves[p.shelf]
         planned = s.spec.slots.get(p.slot, "")
         seen = self._seen.get((p.shelf, p.slot), [])
-        arms = arm_hands(p, seen, [a for a in self._arms_for(p) if a[1] in p.tracks])
+        arms = arm_hands(p, seen, self._arms_for(p))
         together = explain(p, seen, planned, s.spec.noise_g, self.unit_weight, arms)
         if together:
             self._consume(p, together)
@@ -360,9 +366,8 @@ class ShelfFusion:
         # Other hands the camera saw at the slot since its previous change, early enough
         # for the scale to have settled with them, are in this reading too: if the
         # decision leaves them out, something went unseen (a hand hidden while another
-        # put an item back leaves the weight unchanged). A later hand is the next
-        # change's.
-        settled = p.ts - s.spec.settle_s / 2
+        # put an item back leaves the weight unchanged).
+        settled = self._settled_by(p)
         stray = [x for x in hands_since(p, seen) if x not in hands[:1] and x.ts <= settled]
         view = SlotView(
             s.spec.slots.get(p.slot),
