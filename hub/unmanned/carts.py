@@ -4,8 +4,11 @@
         ──▶ Pick (who took or put back what, how sure, the evidence) ──▶ the cart
 
 :class:`~hub.unmanned.shelves.ShelfFusion` decides who took what; this applies it:
-the pick goes to the cart of the session its shopper belongs to; the other shoppers
-who may have taken it get a doubt; a pick nobody known made is an alert; an unsure
+the pick goes to the cart of the session its shopper belongs to; a pick one of several
+shoppers' sessions may have made, the sensors unable to tell whose, goes on nobody's
+cart but to the review queue on its own as a *dispute* naming them (staff say who took
+it; the others' bills are charged at their exit without waiting); an unsure put-back's
+other candidates get a doubt; a pick nobody known made is an alert; an unsure
 put-back leaves a doubt on the cart it came off; a put-back by a shopper who was not
 billed for the item doubts whoever was billed for it from a crowd that shopper was in;
 a pick decided after its shopper's cart was billed at the exit (its reading reached the
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from devices.shelf.config import ShelfConfig
 from hub.events import DeviceEvent
+from hub.unmanned import review as rv
 from hub.unmanned import sessions as ss
 from hub.unmanned.hands import Pick, Seen
 from hub.unmanned.sessions import ShopperSession
@@ -107,6 +112,9 @@ class Carts:
         log.debug("pick %s", pick)
         svc = self.svc
         s = mine or svc.session_of(None, pick.track)
+        unsure = pick.confidence < svc.config.review_threshold
+        if pick.action == "pick" and pick.also and unsure and await self._dispute(pick, s):
+            return
         # The others who may have taken it are doubted even when the one it went to is
         # unknown or gone: they must not leave unbilled for it.
         for other in pick.also:
@@ -141,8 +149,67 @@ class Carts:
                 )
             if taken < pick.count:
                 log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
-                await self._doubt_billed_instead(s, pick)
+                # Likeliest the unit of a dispute naming them coming back; else one
+                # billed to another shopper from a crowd they were in.
+                if not await self._noted_on_dispute(s, pick):
+                    await self._doubt_billed_instead(s, pick)
         await svc.save(s)
+
+    def _session_id(self, track: str | None) -> str | None:
+        """The session of an open track, or of one whose session closed lately."""
+        s = self.svc.session_of(None, track)
+        if s is not None:
+            return s.id
+        return self._closed.get(track or "", (None, 0.0))[0]
+
+    async def _dispute(self, pick: Pick, s: ShopperSession | None) -> bool:
+        """A pick that two or more sessions may have made: the units the camera saw one of
+        them take (:attr:`Pick.sure`) go to that cart, the rest to staff as a dispute
+        naming every candidate session, the hub's best guess first. False when the
+        candidates are fewer than two sessions (one family's, say): decided as usual."""
+        candidates = tuple(
+            dict.fromkeys(
+                sid for sid in map(self._session_id, (pick.track, *pick.also)) if sid is not None
+            )
+        )
+        if len(candidates) < 2:
+            return False
+        if pick.sure:
+            seen = replace(pick, count=pick.sure, confidence=pick.sure_confidence, also=(), sure=0)
+            await self.apply(seen, mine=s)
+        units = pick.count - pick.sure
+        if units <= 0:
+            return True
+        evidence = evidence_of(pick)
+        line = ss.CartLine(gtin=pick.gtin, qty=units, confidence=pick.confidence, evidence=evidence)
+        bill, _ = self.svc.bill(None, device=pick.shelf, extra=[line])
+        name = bill.lines[0].name if bill.lines else pick.gtin
+        reason = (
+            f"who took {units} × {name} at {pick.shelf}/{pick.slot}? one of"
+            f" {len(candidates)} shoppers in reach"
+        )
+        await self.svc.to_review(None, bill, reason, candidates=candidates)
+        log.info("dispute: %s × %s, one of %s", units, pick.gtin, ", ".join(candidates))
+        return True
+
+    async def _noted_on_dispute(self, putter: ShopperSession, put: Pick) -> bool:
+        """A put-back by a shopper not billed for it who is a candidate of a pending
+        dispute over that item: likely the disputed unit coming back (rather than one
+        billed to somebody else, whose bill is not doubted for it). Noted on the dispute
+        for staff (it is not closed: were it another's, they would leave unbilled)."""
+        journal = self.svc.hub.journal
+        found = await journal.call(lambda c: rv.disputes_of(c, putter.id))
+        r = next((r for r in found if any(ln.gtin == put.gtin for ln in r.bill.lines)), None)
+        if r is None:
+            return False
+        why = (
+            f"{putter.id} later put {put.count} back at {put.shelf}/{put.slot}, not billed"
+            " for it: likely the one disputed, returned"
+        )
+        bill = r.bill.model_copy(update={"reasons": (*r.bill.reasons, why)})
+        noted = r.model_copy(update={"bill": bill})
+        await journal.call(lambda c: rv.save(c, noted))
+        return True
 
     def closed(self, s: ShopperSession) -> None:
         """The session ended: its people are at no shelf any more, and a pick decided

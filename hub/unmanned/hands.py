@@ -91,9 +91,13 @@ class Pick:
     track: str | None
     confidence: float
     evidence: tuple[Evidence, ...]
-    #: Other tracks at the shelf who may have taken (part of) it: their bills go to
-    #: review rather than risk a silent wrong charge.
+    #: Other tracks at the shelf who may have taken (part of) it: staff are asked which
+    #: of them did (hub/unmanned/carts.py) rather than risk a silent wrong charge.
     also: tuple[str, ...] = ()
+    #: Units of ``count`` that are surely ``track``'s (the camera saw that hand take them;
+    #: the scale lost more), and how sure: only the rest is anybody's in :attr:`also`.
+    sure: int = 0
+    sure_confidence: float = 0.0
 
 
 def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
@@ -214,13 +218,20 @@ def together_picks(
     for i, h in enumerate(hands):
         assert h.track is not None
         gtin = h.gtin or planned
+        why: list[str] = []
         if h.arm_only:
             twin = any(x.track == h.track and x is not h for x in hands)
             sure = TRACKING_WHO if h.track in p.tracks and not twin else DOUBTFUL_ARM
+            who = sure
+            why.append("the overhead tracking saw the arm, the shelf camera no hand")
+            if twin:
+                why.append(f"the camera saw another hand of {h.track}'s: maybe another's arm")
         else:
             sure = CAMERA_WHO if h.confidence >= 0.8 and h.track in p.tracks else 0.7
+        who = sure
         if h in unsure:
             sure = min(sure, 0.6)  # the planned item, or another lying there
+            why.append("not recognised, and another item lying there adds up as well")
         if h.action == "put":
             # What the hand's shopper holds, with what they took in these same hands.
             took = sum(
@@ -230,6 +241,9 @@ def together_picks(
             )
             if held(h.track).get(gtin, 0) + took < h.count:
                 sure = min(sure, 0.6)  # put back by someone not holding it
+                why.append(f"put back by {h.track}, who does not hold one")
+        # Whose it was is unsure (not what): the others in reach may have made it.
+        also = tuple(t for t in p.tracks if t != h.track) if who < 0.9 else ()
         seen_by = Evidence(
             source="tracking" if h.arm_only else "vision",
             device=p.shelf,
@@ -237,9 +251,8 @@ def together_picks(
             confidence=h.confidence,
             slot=p.slot,
             tracks=(h.track,),
-            note="the overhead tracking saw the arm, the shelf camera no hand"
-            if h.arm_only
-            else None,
+            note="; ".join(why) or None,
         )
-        out.append(Pick(p.shelf, p.slot, h.action, gtin, h.count, h.track, sure, (weight, seen_by)))
+        evidence = (weight, seen_by)
+        out.append(Pick(p.shelf, p.slot, h.action, gtin, h.count, h.track, sure, evidence, also))
     return out

@@ -10,7 +10,8 @@ the shelf camera and the overhead tracking.
   the overhead tracking's arms decide (either alone, both agreeing surest, disagreeing
   unsure); failing both, a put-back goes to the one who holds the item, otherwise the
   pick is unsure and the others in reach are named in :attr:`Pick.also` (where the
-  two views named different shoppers, only those two).
+  two views named different shoppers, only those two); units the camera saw one hand
+  take are that hand's for sure (:attr:`Pick.sure`), only the rest is in doubt.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def decide_one(
         count = cam.count if cam else 1
         what = 0.3
         notes.append(f"{grams:.0f} g fits no item expected here")
+    sure_what = what
     if cam is not None and cam.count != count:
         what *= 0.8
         notes.append(f"the camera counted {cam.count}, the scale {count}")
@@ -118,6 +120,7 @@ def decide_one(
             )
         )
     also: tuple[str, ...] = ()
+    sure = 0
     # Explained: whose hand is known (the camera's, or the one arm the ceiling saw)
     # and no more units went than the camera saw taken.
     counted = cam is None or cam.count >= count
@@ -125,11 +128,23 @@ def decide_one(
     unexplained = not (counted and named) or bool(stray)
     if len(p.tracks) > 1 and unexplained:
         also = tuple(t for t in p.tracks if t != track)
+        if cam is not None and cam.track == track and who >= 0.9 and not stray:
+            sure = min(cam.count, count)  # that hand's; the rest may be anybody's
     elif len(p.tracks) > 1 and who < 0.9:
         # One hand both views saw, naming different shoppers: it is one of theirs.
         also = tuple(t for t in p.tracks if t != track and (not arms or t in arms))
     return Pick(
-        p.shelf, p.slot, action, gtin, count, track, round(who * what, 3), tuple(evidence), also
+        p.shelf,
+        p.slot,
+        action,
+        gtin,
+        count,
+        track,
+        round(who * what, 3),
+        tuple(evidence),
+        also,
+        sure,
+        round(who * sure_what, 3) if sure else 0.0,
     )
 
 

@@ -1,7 +1,11 @@
 """The review queue: bills staff confirm or correct before they are charged.
 
 A bill goes here when its confidence is below ``review_threshold``, when billing
-was suspended (emergency), or when a session timed out with a cart.  The
+was suspended (emergency), or when a session timed out with a cart.  A pick one of
+several shoppers made, the sensors unable to tell whose, is a review of its own (a
+*dispute*): no ``session`` but the ``candidates``, best guess first; staff name the
+one who took it, and it is charged to that session (the others' bills never wait
+for it).  The
 shopper has already left (a review never holds the door); the decision is
 charged to the session's payment token afterwards.  Statuses::
 
@@ -58,12 +62,14 @@ class Review(BaseModel):
     final: Bill | None = None
     sale_id: str | None = None
     error: str | None = None
+    #: A dispute: the sessions one of whom took it (``session`` is set by the decision).
+    candidates: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
-def new_review(bill: Bill, reason: str, now: float) -> Review:
+def new_review(bill: Bill, reason: str, now: float, *, candidates: tuple[str, ...] = ()) -> Review:
     return Review(
         id="rv-" + uuid.uuid4().hex[:12],
         session=bill.session,
@@ -71,13 +77,15 @@ def new_review(bill: Bill, reason: str, now: float) -> Review:
         reason=reason,
         status="pending",
         bill=bill,
+        candidates=candidates,
     )
 
 
 def save(conn: sqlite3.Connection, r: Review) -> None:
     conn.execute(
         "INSERT INTO unmanned_reviews(id, session, created, status, data) VALUES (?,?,?,?,?)"
-        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data",
+        " ON CONFLICT(id) DO UPDATE SET session=excluded.session, status=excluded.status,"
+        " data=excluded.data",
         (r.id, r.session, r.created, r.status, r.model_dump_json()),
     )
 
@@ -98,6 +106,11 @@ def listing(conn: sqlite3.Connection, status: str | None = None, limit: int = 20
             (status, limit),
         ).fetchall()
     return [Review.model_validate_json(r[0]) for r in rows]
+
+
+def disputes_of(conn: sqlite3.Connection, session: str) -> list[Review]:
+    """Pending disputes naming ``session`` among their candidates, oldest first."""
+    return [r for r in listing(conn, "pending", 10_000) if session in r.candidates]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -1,7 +1,12 @@
 """The RFID box exit (BingoBox): the counter reader's unpaid tags are billed once no new
 tag came for ``counter_settle_s`` and the counter kiosk shows the QR payment; the exit
 opens when every tag the exit reader sees is paid (hub/unmanned/exits.py has the rules
-every model keeps)."""
+every model keeps).
+
+The counter serves the basket on it: a payment still waiting when another basket's
+tags settle there and its own are no longer read was walked away from, and is
+cancelled (its tags stay unpaid, so the exit still stops them) instead of holding the
+counter until it expires."""
 
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ class _Counter:
     payment: str | None = None
     epcs: tuple[str, ...] = ()
     count: int = 0
+    #: The waiting payment cancelled for the next basket (asked once).
+    cancelled: str | None = None
 
 
 class RfidBox(Exits):
@@ -41,17 +48,34 @@ class RfidBox(Exits):
     async def tick(self, now: float) -> None:
         c, svc = self.counter, self.svc
         reader = self.cfg.counter_reader
-        if c.payment is not None or reader is None:
+        if reader is None:
             return
         seen = svc.reads.get(reader, {})
-        # Tags no longer read at the counter need no memory of having been billed.
-        c.billed &= set(seen)
+        if c.payment is None:
+            # Tags no longer read at the counter need no memory of having been billed.
+            c.billed &= set(seen)
         window = now - self.cfg.zone_window_s
         fresh = [e for e, ts in seen.items() if ts >= window and e not in c.billed]
         fresh = [e for e in fresh if not (svc.paid and svc.paid.is_paid(e))]
         if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
             return
+        if c.payment is not None:
+            # A new basket, the waiting one's tags gone from the counter: walked away
+            # from (a tag of the waiting basket read late is billed after it instead).
+            gone = not any(seen.get(e, 0.0) >= window for e in c.epcs)
+            if gone and c.cancelled != c.payment:
+                c.cancelled = c.payment
+                await self.walked_away(c.payment)
+            return  # (the new basket is billed once that payment is final)
         await self.bill_counter(sorted(fresh), now)
+
+    async def walked_away(self, payment_id: str) -> None:
+        """Another basket settled on the counter while this payment waited, its own tags
+        no longer there: cancel it (they stay unpaid: the exit still stops them)."""
+        svc = self.svc
+        assert svc.cashier is not None
+        log.warning("counter payment %s left unpaid for the next basket: cancelled", payment_id)
+        await svc.cashier.cancel(payment_id)
 
     async def bill_counter(self, epcs: list[str], now: float) -> None:
         svc, c = self.svc, self.counter

@@ -307,8 +307,15 @@ class UnmannedService:
             await self.receipt(s.id, done)
         return done
 
-    async def to_review(self, s: ShopperSession | None, bill: Bill, reason: str) -> rv.Review:
-        r = rv.new_review(bill, reason, self.clock())
+    async def to_review(
+        self,
+        s: ShopperSession | None,
+        bill: Bill,
+        reason: str,
+        *,
+        candidates: tuple[str, ...] = (),
+    ) -> rv.Review:
+        r = rv.new_review(bill, reason, self.clock(), candidates=candidates)
         await self.hub.journal.call(lambda c: rv.save(c, r))
         self.m_bills.labels("review").inc()
         if s is not None:
@@ -387,12 +394,24 @@ class UnmannedService:
         by: str,
         lines: tuple[rv.Correction, ...] = (),
         note: str | None = None,
+        session: str | None = None,
+        keep_rest: bool = False,
     ) -> rv.Review:
-        """Confirm, correct or dismiss a pending review (see :func:`staff.decide`)."""
+        """Confirm, correct or dismiss a pending review; for a dispute, ``session`` is who
+        took it (see :func:`staff.decide`)."""
         from hub.unmanned import staff
 
         async with self.deciding:
-            return await staff.decide(self, review_id, decision, by=by, lines=lines, note=note)
+            return await staff.decide(
+                self,
+                review_id,
+                decision,
+                by=by,
+                lines=lines,
+                note=note,
+                session=session,
+                keep_rest=keep_rest,
+            )
 
 
 def service(hub: Hub) -> UnmannedService | None:

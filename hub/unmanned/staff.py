@@ -5,6 +5,11 @@ bill staff settled on (the original, or corrected) is stored with it, then
 charged to the session's payment token.  A provider that fails outright leaves
 the review pending with the error, so it can be decided again; a declined token
 ends as ``payment_failed`` and calls staff.
+
+A dispute (a pick one of its ``candidates`` made) is confirmed or corrected with the
+``session`` staff saw take it, charged to that session's token; ``keep_rest`` leaves
+what staff did not charge to it in the queue as a new dispute (two of them took one
+each).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from hub.catalog import GtinError, normalise_gtin
 from hub.checkout.payment import PaymentError
 from hub.unmanned import review as rv
 from hub.unmanned import sessions as ss
-from hub.unmanned.billing import make_bill
+from hub.unmanned.billing import Bill, make_bill
 from hub.unmanned.sessions import CartLine, Evidence
 
 if TYPE_CHECKING:
@@ -39,10 +44,13 @@ async def decide(
     by: str,
     lines: tuple[rv.Correction, ...] = (),
     note: str | None = None,
+    session: str | None = None,
+    keep_rest: bool = False,
 ) -> rv.Review:
     """:class:`~hub.unmanned.review.ReviewError` for an unknown or decided review,
-    ``ValueError`` for a decision that is not one, :class:`PaymentError` when the
-    provider could not be reached (the review stays pending)."""
+    ``ValueError`` for a decision that is not one (or a dispute charged to no session,
+    or a session given for another's bill), :class:`PaymentError` when the provider
+    could not be reached (the review stays pending)."""
     if decision not in DECISIONS:
         raise ValueError(f"{decision!r} is not a decision ({', '.join(sorted(DECISIONS))})")
     journal = svc.hub.journal
@@ -52,8 +60,21 @@ async def decide(
     r = found
     if r.status != "pending":
         raise rv.ReviewError(f"review {review_id} is already {r.status}")
+    if r.candidates and decision != "dismissed":
+        if not session:
+            raise ValueError(
+                f"review {review_id} is a dispute: say which session took it"
+                f" ({', '.join(r.candidates)})"
+            )
+        taker = session
+        if await journal.call(lambda c: ss.load_one(c, taker)) is None:
+            raise ValueError(f"no session {taker}")
+    elif session is not None and session != r.session:
+        raise ValueError(f"review {review_id} is the bill of session {r.session}, not {session}")
     now = svc.clock()
     r = r.model_copy(update={"decided_by": by, "decided_at": now, "note": note, "corrected": lines})
+    if r.candidates and session:
+        r = r.model_copy(update={"session": session})
     if decision == "dismissed":
         done = r.model_copy(update={"status": "dismissed"})
         await journal.call(lambda c: rv.save(c, done))
@@ -116,8 +137,30 @@ async def decide(
             await svc.receipt(r.session, sale)
     final = r
     await journal.call(lambda c: rv.save(c, final))
+    if final.candidates and keep_rest:
+        await _rest(svc, final, bill)
     await _resolve_if_empty(svc)
     return final
+
+
+async def _rest(svc: UnmannedService, r: rv.Review, charged: Bill) -> None:
+    """What a dispute's decision did not charge, back in the queue as a new dispute."""
+    got = {ln.gtin: ln.qty for ln in charged.lines}
+    rest = [
+        CartLine(
+            gtin=ln.gtin,
+            qty=ln.qty - got.get(ln.gtin, 0),
+            confidence=ln.confidence,
+            evidence=list(ln.evidence),
+        )
+        for ln in r.bill.lines
+        if ln.qty > got.get(ln.gtin, 0)
+    ]
+    if not rest:
+        return
+    bill, _ = svc.bill(None, device=r.bill.device, extra=rest)
+    why = f"the rest of {r.id} (its decision charged {r.session} part of it): {r.reason}"
+    await svc.to_review(None, bill, why, candidates=r.candidates)
 
 
 async def _resolve_if_empty(svc: UnmannedService) -> None:

@@ -34,6 +34,8 @@ class Report:
     knobs: Knobs
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    #: Reviews staff had to work (a dispute among several shoppers is one).
+    reviews: int = 0
 
     def summary(self) -> dict[str, Any]:
         honest = [o for o in self.outcomes if not o.thief]
@@ -51,6 +53,7 @@ class Report:
             # Sent to review over the bill (a declined card's bill is queued too: counted
             # under "declined", not here).
             "reviewed": sum(o.reviewed and o.exit != "declined" for o in self.outcomes),
+            "reviews": self.reviews,
             "confirmed": reviews.count("confirmed"),
             "corrected": reviews.count("corrected"),
             "wrong_auto_charges": sum(1 for o in honest if not o.exact and not o.reviewed),

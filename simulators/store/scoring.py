@@ -16,19 +16,34 @@ if TYPE_CHECKING:
     from simulators.store.shoppers import Shopper
 
 
-async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
+async def score(run: StoreRun, *, staff: bool = True) -> tuple[list[Outcome], int]:
     """Work the review queue as staff would with the truth in hand (unless ``staff`` is
-    false: the demo leaves it to people on the handheld page), then score every shopper."""
+    false: the demo leaves it to people on the handheld page), then score every shopper.
+    Also: how many reviews there were (staff's work: a dispute among five shoppers is
+    one)."""
     svc = run.svc
     by_session = {s.session: s for s in run.shoppers if s.session}
+    outcome: dict[str, str] = {}
+    worked: set[str] = set()
+    # Who took what first (a dispute's decision may queue its rest), then the bills.
+    while staff:
+        pending = await run.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
+        disputes = [r for r in pending if r.candidates and r.id not in worked]
+        if not disputes:
+            break
+        for r in disputes:
+            worked.add(r.id)
+            who = [by_session[c] for c in r.candidates if c in by_session]
+            taker, how = await _settle_dispute(run, r, who)
+            if taker:
+                outcome.setdefault(taker, how)
     reviews: list[rv.Review] = []
     if staff:
         reviews = await run.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
-    outcome: dict[str, str] = {}
     for r in reviews:
         sh = by_session.get(r.session or "")
         # What the shopper carried out that was not charged yet (a pick decided after
-        # the exit's bill is reviewed on its own).
+        # the exit's bill is reviewed on its own, as is a dispute).
         got = paid_by(sh, charged_by(run)) if sh else {}
         truth = {g: n - got.get(g, 0) for g, n in sh.holding.items()} if sh else {}
         truth = {g: n for g, n in truth.items() if n > 0}
@@ -41,7 +56,11 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
             await svc.decide(r.id, "corrected", by="staff-sim", lines=lines)
             outcome[r.session or ""] = "corrected"
     everything = await run.hub.journal.call(lambda c: rv.listing(c, None, 100_000))
-    reviewed = {r.session for r in everything}
+    # A session's charges went through review: its bill's, or a dispute staff charged to
+    # it. A dispute's other candidates were not held: their bills were charged as usual.
+    reviewed = {r.session for r in everything if r.session}
+    # Staff were told of a shopper who may have left with more than was charged.
+    told = reviewed | {c for r in everything if r.status == "pending" for c in r.candidates}
     reason = {r.session: r.reason for r in everything}
     charged = charged_by(run)
     # A bill staff settled on whose card then declined is billed right but unpaid:
@@ -58,7 +77,7 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
         # Out with more of an item than was charged (a tag not read counts only if the
         # item was not billed some other way, e.g. by the counter camera).
         underpaid = any(got.get(g, 0) < n for g, n in sh.holding.items())
-        silent = left and underpaid and sh.session not in reviewed and not sh.alarmed
+        silent = left and underpaid and sh.session not in told and not sh.alarmed
         out.append(
             Outcome(
                 sh.n,
@@ -75,7 +94,47 @@ async def score(run: StoreRun, *, staff: bool = True) -> list[Outcome]:
                 reason.get(sh.session) if sh.session else None,
             )
         )
-    return out
+    return out, len(everything)
+
+
+async def _settle_dispute(
+    run: StoreRun, r: rv.Review, candidates: list[Shopper]
+) -> tuple[str | None, str]:
+    """Staff watch the shelf's video: the candidate who carried out more of the item than
+    is charged or billed for review yet took it; one who took only part leaves the rest
+    to the next; nobody (it went back): dismissed. The taker's session, and how."""
+    line = r.bill.lines[0]
+    pending = await run.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
+    charged = charged_by(run)
+
+    def owed(sh: Shopper) -> int:
+        billed = sum(
+            ln.qty
+            for p in pending
+            if p.session == sh.session and p.id != r.id
+            for ln in p.bill.lines
+            if ln.gtin == line.gtin
+        )
+        return sh.holding.get(line.gtin, 0) - paid_by(sh, charged).get(line.gtin, 0) - billed
+
+    taker = next((sh for sh in candidates if owed(sh) > 0), None)
+    if taker is None:
+        await run.svc.decide(r.id, "dismissed", by="staff-sim", note="nobody kept it")
+        return None, "dismissed"
+    qty = min(owed(taker), line.qty)
+    rest = any(owed(sh) > 0 for sh in candidates if sh is not taker) and qty < line.qty
+    if qty == line.qty:
+        await run.svc.decide(r.id, "confirmed", by="staff-sim", session=taker.session)
+        return taker.session, "confirmed"
+    await run.svc.decide(
+        r.id,
+        "corrected",
+        by="staff-sim",
+        session=taker.session,
+        lines=(Correction(gtin=line.gtin, qty=qty),),
+        keep_rest=rest,
+    )
+    return taker.session, "corrected"
 
 
 def paid_by(sh: Shopper, charged: dict[str, dict[str, int]]) -> dict[str, int]:

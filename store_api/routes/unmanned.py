@@ -43,6 +43,11 @@ DECIDE: Responses = {
     **FORBIDDEN,
     404: {"model": Problem, "description": "No such review"},
     409: {"model": Problem, "description": "Not enabled here, or the review is already decided"},
+    422: {
+        "model": Problem,
+        "description": "A dispute without the session that took it, a session that is"
+        " not the bill's, or a bad body",
+    },
     502: {"model": Problem, "description": "The payment provider failed"},
 }
 STATUSES: tuple[rv.Status, ...] = get_args(rv.Status)
@@ -156,6 +161,10 @@ class ReviewOut(Out):
     sale_id: str | None = None
     charged: int | None = Field(default=None, description="What the sale charged (minor units)")
     error: str | None = None
+    candidates: list[str] = Field(
+        description="A dispute (a pick the sensors could not tell whose): the sessions one of"
+        " whom took it, the hub's best guess first; `session` is the one staff named"
+    )
 
 
 class ReviewList(Out):
@@ -176,8 +185,16 @@ class LetOutOut(Out):
     review: ReviewOut | None = Field(description="The unpaid bill, queued for review")
 
 
+TAKER = Field(
+    default=None,
+    description="For a dispute (`candidates`): the session that took it, charged for it",
+    examples=["ss-8c1d2e3f4a5b"],
+)
+
+
 class ConfirmIn(In):
     note: str | None = Field(default=None, max_length=2000)
+    session: str | None = TAKER
 
 
 class CorrectIn(In):
@@ -188,6 +205,12 @@ class CorrectIn(In):
         "stay as billed",
     )
     note: str | None = Field(default=None, max_length=2000, examples=["two teas, not three"])
+    session: str | None = TAKER
+    keep_rest: bool = Field(
+        default=False,
+        description="For a dispute: what this does not charge stays in the queue as a new"
+        " dispute (another candidate took the rest)",
+    )
 
     @field_validator("lines")
     @classmethod
@@ -269,12 +292,18 @@ async def _decide(
     by: str,
     lines: tuple[rv.Correction, ...] = (),
     note: str | None = None,
+    session: str | None = None,
+    keep_rest: bool = False,
 ) -> ReviewOut:
     # The service takes one decision at a time: two taps on "confirm" charge once.
     try:
-        done = await svc.decide(review_id, decision, by=by, lines=lines, note=note)
+        done = await svc.decide(
+            review_id, decision, by=by, lines=lines, note=note, session=session, keep_rest=keep_rest
+        )
     except rv.ReviewError:
         raise await _undecidable(api, review_id) from None
+    except ValueError as exc:  # a dispute without its taker, a session not the bill's
+        raise HTTPException(422, str(exc)) from None
     except PaymentError as exc:
         raise HTTPException(502, f"the payment provider failed: {exc}") from None
     out = await _review(api, done.id)
@@ -371,9 +400,11 @@ async def confirm(
     api: Api, who: Staff, svc: Unmanned, review_id: ReviewId, body: ConfirmIn | None = None
 ) -> ReviewOut:
     """The bill is right: charge it to the session's payment token (`status` becomes
-    `charged` with a `sale_id`, or `payment_failed`). Scope: staff."""
+    `charged` with a `sale_id`, or `payment_failed`). A dispute needs the `session` that
+    took it (422 without). Scope: staff."""
     note = body.note if body else None
-    return await _decide(api, svc, review_id, "confirmed", by=who.name, note=note)
+    session = body.session if body else None
+    return await _decide(api, svc, review_id, "confirmed", by=who.name, note=note, session=session)
 
 
 @router.post("/reviews/{review_id}/correct", response_model=ReviewOut, responses=DECIDE)
@@ -381,13 +412,24 @@ async def correct(
     api: Api, who: Staff, svc: Unmanned, review_id: ReviewId, body: CorrectIn
 ) -> ReviewOut:
     """Charge corrected quantities: each listed item's full quantity (0 removes it);
-    others stay as billed. 422 for a GTIN that is not valid, or not in the catalog.
-    Scope: staff."""
+    others stay as billed. 422 for a GTIN that is not valid, or not in the catalog. For
+    a dispute: the `session` that took it, and with `keep_rest` what is not charged to
+    it stays queued for another candidate. Scope: staff."""
     unknown = [ln.gtin for ln in body.lines if ln.qty > 0 and svc.catalog_get(ln.gtin) is None]
     if unknown:
         raise HTTPException(422, f"not in the store's catalog: {', '.join(unknown)}")
     lines = tuple(rv.Correction(gtin=ln.gtin, qty=ln.qty) for ln in body.lines)
-    return await _decide(api, svc, review_id, "corrected", by=who.name, lines=lines, note=body.note)
+    return await _decide(
+        api,
+        svc,
+        review_id,
+        "corrected",
+        by=who.name,
+        lines=lines,
+        note=body.note,
+        session=body.session,
+        keep_rest=body.keep_rest,
+    )
 
 
 @router.post("/reviews/{review_id}/dismiss", response_model=ReviewOut, responses=DECIDE)

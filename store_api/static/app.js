@@ -431,7 +431,9 @@ async function openReview(id) {
       return;
     }
     const qty = new Map(data.bill.lines.map((ln) => [ln.gtin, ln.qty]));
-    state.review = { data, qty, added: [], busy: false };
+    // A dispute (several shoppers could have taken it): staff name the one who did.
+    state.review = { data, qty, added: [], busy: false, taker: null };
+    $("review-rest").checked = false;
     $("review-note").value = "";
     $("add-gtin").value = "";
     renderReview();
@@ -462,7 +464,17 @@ function renderReview() {
   const bill = data.bill;
   const staff = Boolean(state.me && state.me.alerts);
   const edits = corrections();
-  $("review-title").textContent = `Bill of ${data.session || "no session"}`;
+  const dispute = data.candidates.length > 0;
+  $("review-title").textContent = dispute ? "Who took it?" : `Bill of ${data.session || "no session"}`;
+  $("review-who").hidden = !dispute;
+  $("review-candidates").replaceChildren(...data.candidates.map((sid, i) => {
+    const pick = el("input", { type: "radio", name: "taker", value: sid });
+    pick.checked = state.review.taker === sid;
+    pick.disabled = !staff;
+    pick.addEventListener("change", () => { state.review.taker = sid; renderReview(); });
+    return el("label", { class: "check candidate" }, pick,
+      `${sid}${i === 0 ? " (the hub's best guess)" : ""}`);
+  }));
   $("review-meta").textContent = [ago(data.created), bill.device, bill.member && `member ${bill.member}`]
     .filter(Boolean).join(" · ");
   // Why it is here: the sensors' reasons, or the exit's (an emergency, a declined payment).
@@ -475,8 +487,9 @@ function renderReview() {
   $("review-total").textContent = money(bill.total, bill.currency)
     + (edits.length ? " as billed; the correction is priced when saved" : "");
   $("review-edit").hidden = !staff;
-  $("confirm-button").disabled = busy || edits.length > 0;
-  $("save-button").disabled = busy || edits.length === 0;
+  const named = !dispute || state.review.taker !== null;
+  $("confirm-button").disabled = busy || edits.length > 0 || !named;
+  $("save-button").disabled = busy || edits.length === 0 || !named;
   $("dismiss-button").disabled = busy;
 }
 
@@ -563,6 +576,15 @@ function noted() {
   return note ? { note } : {};
 }
 
+// For a dispute: who took it, and whether another took the rest (corrections only).
+function taker(correcting) {
+  const open = state.review;
+  if (!open.data.candidates.length) return {};
+  const out = { session: open.taker };
+  if (correcting) out.keep_rest = $("review-rest").checked;
+  return out;
+}
+
 // -- start --------------------------------------------------------------------
 
 function start() {
@@ -576,9 +598,9 @@ function start() {
     event.preventDefault();
     addItem();
   });
-  $("confirm-button").addEventListener("click", () => decide("confirm", noted()));
+  $("confirm-button").addEventListener("click", () => decide("confirm", { ...noted(), ...taker(false) }));
   $("save-button").addEventListener("click", () => (
-    decide("correct", { lines: corrections(), ...noted() })));
+    decide("correct", { lines: corrections(), ...noted(), ...taker(true) })));
   $("dismiss-button").addEventListener("click", () => {
     const body = noted();
     if (!body.note) {

@@ -3,9 +3,10 @@
 A staff member signs in with a token; a plain-paho door drops off the network;
 its ``device_offline`` alert appears on the page live (SSE); a tap on
 Acknowledge acknowledges it in the hub.  In a store with unmanned checkout, staff
-correct a bill in the Reviews view and it is charged, and a new bill to review
-shows up live.  Selenium blocks, so every browser step runs in a thread while the
-event loop keeps serving the hub and the API.
+correct a bill in the Reviews view and it is charged, a new bill to review shows up
+live, and staff name who of several shoppers took a disputed pick.  Selenium blocks,
+so every browser step runs in a thread while the event loop keeps serving the hub and
+the API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from hub.checkout.sales import load_sale
 from hub.unmanned.review import load as load_review
+from hub.unmanned.sessions import CartLine
 from tests.conftest import Mosquitto, eventually
 from tests.paho_device import PahoDevice
 from tests.store_api.conftest import (
@@ -32,6 +34,7 @@ from tests.store_api.conftest import (
     make_token,
     pending_review,
     serve_api,
+    shopper,
     unmanned_running,
     unmanned_store,
 )
@@ -257,3 +260,39 @@ async def test_staff_correct_a_bill_in_the_reviews_view(
     await in_thread(dismiss)
     gone = await hub.journal.call(lambda c: load_review(c, later.id))
     assert gone is not None and gone.status == "dismissed" and gone.sale_id is None
+
+
+async def test_staff_name_who_took_a_disputed_pick(unmanned_served: Served, browser: Any) -> None:
+    served = unmanned_served
+    hub = served.hub
+    svc = await unmanned_running(hub)
+    token = await make_token(hub, "li.wei", "staff")
+    a = await shopper(svc, {})
+    b = await shopper(svc, {})
+    bill, _ = svc.bill(None, device="shelf-1", extra=[CartLine(gtin=TEA, qty=1, confidence=0.4)])
+    dispute = await svc.to_review(None, bill, "who took it?", candidates=(a.id, b.id))
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
+    card = f"#reviews li[data-review-id='{dispute.id}']"
+
+    def name_b() -> tuple[str, str, str]:
+        browser.get(served.url + "/")
+        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
+        browser.find_element(By.ID, "signin-button").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card)))
+        browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+        who = wait.until(ec.visibility_of_element_located((By.ID, "review-who"))).text
+        # Nobody named yet: nothing can be charged.
+        off = str(browser.find_element(By.ID, "confirm-button").get_attribute("disabled"))
+        browser.find_element(By.CSS_SELECTOR, f"#review-who input[value='{b.id}']").click()
+        browser.save_screenshot(str(SCREENSHOT.with_suffix(".dispute.png")))
+        wait.until(ec.element_to_be_clickable((By.ID, "confirm-button"))).click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, card))
+        toast = wait.until(ec.visibility_of_element_located((By.ID, "toast")))
+        return who, off, str(toast.text)
+
+    who, off, toast = await in_thread(name_b)
+    assert a.id in who and b.id in who and "best guess" in who
+    assert off == "true" and toast.startswith("Charged")
+    decided = await hub.journal.call(lambda c: load_review(c, dispute.id))
+    assert decided is not None and (decided.status, decided.session) == ("charged", b.id)

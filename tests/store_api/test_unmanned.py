@@ -21,6 +21,7 @@ from hub.hub import Hub
 from hub.state import attach as attach_flags
 from hub.unmanned.review import load as load_review
 from hub.unmanned.service import UnmannedService
+from hub.unmanned.sessions import CartLine
 from store_api.app import create_app
 from tests.conftest import Mosquitto, eventually
 from tests.store_api.conftest import (
@@ -221,6 +222,41 @@ async def test_correct_charges_the_corrected_quantities(
     r = (await client.post(f"/unmanned/reviews/{other.id}/correct", json=zero, headers=h)).json()
     assert r["status"] == "charged" and r["charged"] == 2 * 450
     no_token_in(answers)
+
+
+async def test_a_dispute_is_charged_to_the_session_staff_name(
+    hub: Hub, svc: UnmannedService, client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    a = await shopper(svc, {}, pay_token=PAY_TOKEN)
+    b = await shopper(svc, {}, pay_token="card-b")
+    _, sure = await pending_review(svc, {SOY: 1}, pay_token=PAY_TOKEN)
+    line = CartLine(gtin=TEA, qty=2, confidence=0.4)
+    bill, _ = svc.bill(None, device="shelf-1", extra=[line])
+    dispute = await svc.to_review(None, bill, "who took it?", candidates=(a.id, b.id))
+    h = bearer(tokens.staff)
+    got = (await client.get(f"/unmanned/reviews/{dispute.id}", headers=h)).json()
+    assert got["candidates"] == [a.id, b.id] and got["session"] is None
+    assert (await client.get(f"/unmanned/reviews/{sure.id}", headers=h)).json()["candidates"] == []
+    url = f"/unmanned/reviews/{dispute.id}"
+    nobody = await client.post(f"{url}/confirm", headers=h)
+    assert nobody.status_code == 422 and "which session" in nobody.json()["detail"]
+    wrong = await client.post(f"{url}/confirm", json={"session": "ss-nope"}, headers=h)
+    assert wrong.status_code == 422 and "no session" in wrong.json()["detail"]
+    # A bill of one session is not another's to take.
+    other = await client.post(
+        f"/unmanned/reviews/{sure.id}/confirm", json={"session": b.id}, headers=h
+    )
+    assert other.status_code == 422 and "not " + b.id in other.json()["detail"]
+    # A took one, B the other.
+    body = {"lines": [{"gtin": TEA, "qty": 1}], "session": a.id, "keep_rest": True}
+    done = (await client.post(f"{url}/correct", json=body, headers=h)).json()
+    assert (done["status"], done["session"], done["charged"]) == ("charged", a.id, 450)
+    queue = (await client.get("/unmanned/reviews?status=pending", headers=h)).json()["items"]
+    [rest] = [r for r in queue if r["candidates"]]
+    assert [(ln["gtin"], ln["qty"]) for ln in rest["bill"]["lines"]] == [(TEA, 1)]
+    url = f"/unmanned/reviews/{rest['id']}/confirm"
+    done = (await client.post(url, json={"session": b.id}, headers=h)).json()
+    assert (done["status"], done["session"], done["charged"]) == ("charged", b.id, 450)
 
 
 async def test_dismiss_charges_nothing_and_needs_a_note(

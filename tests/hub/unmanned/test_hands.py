@@ -38,3 +38,18 @@ def test_an_unrecognised_item_is_unsure_only_where_another_lying_there_adds_up()
     assert unsure_items(p, [cam, arm], TEA, ["noodles"], 2.0, weights.get) == {arm}
     picks = together_picks(p, (cam, arm), TEA, lambda _t: {}, unsure={arm})
     assert [x.confidence for x in picks] == [0.97, 0.6]
+    # What is unsure there, not whose: no other shopper is a candidate.
+    assert [x.also for x in picks] == [(), ()]
+    assert "another item lying there" in (picks[1].evidence[1].note or "")
+
+
+def test_an_arm_of_a_shopper_the_camera_saw_another_hand_of_may_be_anyones_in_reach() -> None:
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2", "t3"), 0.0)
+    cam = Seen(1.6, "pick", TEA, 1, 0.9, "t1")
+    arm = Seen(1.9, "pick", None, 1, 0.95, "t1", arm_only=True)
+    picks = together_picks(p, (cam, arm), TEA, lambda _t: {})
+    assert [(x.track, x.confidence, x.also) for x in picks] == [
+        ("t1", 0.97, ()),
+        ("t1", 0.7, ("t2", "t3")),
+    ]
+    assert "maybe another's arm" in (picks[1].evidence[1].note or "")

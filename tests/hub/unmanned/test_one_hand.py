@@ -51,9 +51,12 @@ def test_a_stray_hand_or_more_units_than_seen_doubt_the_others() -> None:
     cam = Seen(1.7, "pick", TEA, 1, 0.9, "t1")
     pick = decide_one(p, "pick", cam, {"t1"}, (), view())
     assert (pick.count, pick.also) == (2, ("t2",)) and pick.confidence < 0.9
+    # The one unit the camera saw t1 take is t1's for sure; only the other is in doubt.
+    assert (pick.sure, pick.sure_confidence) == (1, 0.99)
     stray = Seen(1.6, "put", TEA, 1, 0.9, "t2")
     one = decide_one(change(-520.0, "t1", "t2"), "pick", cam, {"t1"}, (stray,), view())
     assert one.also == ("t2",) and "does not show" in (one.evidence[0].note or "")
+    assert one.sure == 0  # (a stray hand: not even the seen hand's unit is sure)
 
 
 def test_views_naming_different_shoppers_doubt_only_those_two() -> None:
