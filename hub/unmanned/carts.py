@@ -116,12 +116,17 @@ class Carts:
         if pick.action == "pick" and pick.also and unsure and await self._dispute(pick, s):
             return
         # The others who may have taken it are doubted even when the one it went to is
-        # unknown or gone: they must not leave unbilled for it.
+        # unknown or gone: they must not leave unbilled for it. Of a put-back, those who
+        # hold the item (one who does not cannot be billed for it wrongly).
         for other in pick.also:
             o = svc.session_of(None, other)
-            if o is not None and (s is None or o.id != s.id):
-                o.doubts.append(f"{pick.gtin} taken at {pick.shelf}/{pick.slot} in a crowd")
-                await svc.save(o)
+            if o is None or (s is not None and o.id == s.id):
+                continue
+            if pick.action == "put" and not o.items().get(pick.gtin):
+                continue
+            did = "taken" if pick.action == "pick" else "put back, maybe by them,"
+            o.doubts.append(f"{pick.gtin} {did} at {pick.shelf}/{pick.slot} in a crowd")
+            await svc.save(o)
         late = pick.action == "pick" and (s is None or s.billed is not None)
         if late and await self._late(pick, evidence_of(pick), s):
             return

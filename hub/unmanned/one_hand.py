@@ -181,11 +181,15 @@ def _who(
     if len(arms) == 1:
         return next(iter(arms)), TRACKING_WHO
     if action == "put":
-        # The one who holds the item put it back (the camera's item, else the slot's).
+        # The one who holds the item put it back (the camera's item, else the slot's);
+        # among several who hold it, unsure, but one of them.
         for gtin in (cam.gtin if cam is not None else None, slot.planned):
             holders = [t for t in tracks if gtin and slot.held(t).get(gtin, 0) > 0]
             if len(holders) == 1:
                 return holders[0], 0.95
+            if holders:
+                notes.append(f"{len(holders)} shoppers at the shelf hold one")
+                return holders[0], 0.4
     notes.append(f"{len(tracks)} shoppers at the shelf")
     return tracks[0], 0.4
 

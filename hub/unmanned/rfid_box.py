@@ -6,15 +6,22 @@ every model keeps).
 The counter serves the basket on it: a payment still waiting when another basket's
 tags settle there and its own are no longer read was walked away from, and is
 cancelled (its tags stay unpaid, so the exit still stops them) instead of holding the
-counter until it expires."""
+counter until it expires.
+
+A shopper who identifies at the counter kiosk (its ``member`` event: the app's member
+code scanned) has the counter's bill made for their session: member prices, the sale
+on the session, the receipt to their app. Identified while an anonymous payment
+waits for the basket still on the counter, that payment is cancelled and the basket
+billed again for them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.checkout.payment import Payment, PaymentError
 from hub.checkout.screens import payment_args, receipt_args
+from hub.events import DeviceEvent
 from hub.unmanned.exits import Exits, log
 from hub.unmanned.sessions import ShopperSession
 
@@ -31,12 +38,51 @@ class _Counter:
     count: int = 0
     #: The waiting payment cancelled for the next basket (asked once).
     cancelled: str | None = None
+    #: The session (or a member with none open here) that identified at the counter,
+    #: since when; the session the waiting payment is for.
+    owner: ShopperSession | None = None
+    member: str | None = None
+    since: float = 0.0
+    paying_for: ShopperSession | None = None
+    #: Tags of a payment that did not go through → when: billed again only when read
+    #: after that (not from the reads that made the failed bill).
+    retry: dict[str, float] = field(default_factory=dict)
+
+
+#: How long an identification at the counter waits for a basket to bill.
+IDENTIFIED_S = 60.0
 
 
 class RfidBox(Exits):
     def __init__(self, svc: UnmannedService) -> None:
         super().__init__(svc)
         self.counter = _Counter()
+
+    async def handle(self, event: DeviceEvent) -> None:
+        if event.name == "member" and event.device == self.cfg.counter_kiosk:
+            p: Any = event.payload
+            await self.identified(p.member, event.received)
+        await super().handle(event)
+
+    async def identified(self, member: str, now: float) -> None:
+        """A member identified at the counter: the next bill there (or the anonymous one
+        waiting) is theirs, for their open session if they have one."""
+        c, svc = self.counter, self.svc
+        mine = [s for s in svc.sessions.values() if s.member == member]
+        c.owner = max(mine, key=lambda s: s.opened) if mine else None
+        c.member, c.since = member, now
+        log.info("counter: member %s identified (session %s)", member, c.owner and c.owner.id)
+        if c.payment is None or c.paying_for is not None or svc.cashier is None:
+            return
+        # An anonymous payment waits: theirs if its basket is still on the counter (the
+        # shopper laid it down first), else one walked away from (left to tick()).
+        seen = svc.reads.get(self.cfg.counter_reader or "", {})
+        if not any(seen.get(e, 0.0) >= now - self.cfg.zone_window_s for e in c.epcs):
+            return
+        waiting, epcs = c.payment, list(c.epcs)
+        await svc.cashier.cancel(waiting)  # (final: payment_final frees the counter)
+        if c.payment is None and not any(svc.paid and svc.paid.is_paid(e) for e in epcs):
+            await self.bill_counter(epcs, now)
 
     async def leave(self, door: str, s: ShopperSession | None, t0: float) -> None:
         svc = self.svc
@@ -54,9 +100,9 @@ class RfidBox(Exits):
         if c.payment is None:
             # Tags no longer read at the counter need no memory of having been billed.
             c.billed &= set(seen)
+            c.retry = {e: t for e, t in c.retry.items() if e in seen}
         window = now - self.cfg.zone_window_s
-        fresh = [e for e, ts in seen.items() if ts >= window and e not in c.billed]
-        fresh = [e for e in fresh if not (svc.paid and svc.paid.is_paid(e))]
+        fresh = self.fresh(seen, window)
         if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
             return
         if c.payment is not None:
@@ -68,6 +114,18 @@ class RfidBox(Exits):
                 await self.walked_away(c.payment)
             return  # (the new basket is billed once that payment is final)
         await self.bill_counter(sorted(fresh), now)
+
+    def fresh(self, seen: dict[str, float], since: float) -> list[str]:
+        """Tags read at the counter since ``since`` that are neither paid nor billed (or
+        were billed by a payment that failed, and read again after it)."""
+        c, paid = self.counter, self.svc.paid
+        return [
+            e
+            for e, ts in seen.items()
+            if ts >= since
+            and (e not in c.billed or ts > c.retry.get(e, float("inf")))
+            and not (paid and paid.is_paid(e))
+        ]
 
     async def walked_away(self, payment_id: str) -> None:
         """Another basket settled on the counter while this payment waited, its own tags
@@ -81,8 +139,14 @@ class RfidBox(Exits):
         svc, c = self.svc, self.counter
         assert svc.cashier is not None and self.cfg.counter_reader is not None
         lines = self.rfid_lines(self.cfg.counter_reader, epcs, now)
+        if c.member is not None and now - c.since > IDENTIFIED_S:
+            c.owner, c.member = None, None  # (identified long ago, and nothing billed)
         bill, draft = svc.bill(
-            None, device=self.cfg.counter_kiosk or self.cfg.counter_reader, extra=lines
+            None,
+            device=self.cfg.counter_kiosk or self.cfg.counter_reader,
+            extra=lines,
+            owner=c.owner,
+            member=c.member,  # (a member with no session open here: member prices)
         )
         unknown = [ln for ln in bill.lines if ln.confidence == 0]
         if unknown:
@@ -103,8 +167,10 @@ class RfidBox(Exits):
         except PaymentError as exc:
             log.warning("counter payment not started: %s", exc)
             return
-        c.payment, c.epcs = pid, tuple(epcs)
+        c.payment, c.epcs, c.paying_for = pid, tuple(epcs), c.owner
         c.billed.update(epcs)
+        for e in epcs:
+            c.retry.pop(e, None)
         svc.m_bills.labels("qr").inc()
         if self.cfg.counter_kiosk:
             args = payment_args(payment, svc.cashier.expires.get(pid))
@@ -114,12 +180,27 @@ class RfidBox(Exits):
         c, svc = self.counter, self.svc
         if payment.id != c.payment:
             return
-        c.payment = None
+        c.payment, owner, c.paying_for = None, c.paying_for, None
+        now = svc.clock()
         if done is None:
-            c.billed.difference_update(c.epcs)  # still unpaid: the next read bills them again
+            # Still unpaid: billed again when read again (the shopper lays them down anew).
+            c.retry.update(dict.fromkeys(c.epcs, now))
         elif self.cfg.counter_kiosk:
             svc.command(self.cfg.counter_kiosk, "receipt", **receipt_args(done))
         if done is not None:
-            await svc.receipt(None, done)
+            c.owner, c.member = None, None  # (the next shopper identifies anew)
+            if owner is not None:
+                owner.sales.append(done.sale.id)
+                await svc.save(owner)
+            await svc.receipt(owner.id if owner else None, done)
         if self.cfg.counter_kiosk:
             svc.command(self.cfg.counter_kiosk, "payment", **payment_args(payment, None))
+        reader = self.cfg.counter_reader
+        if done is not None and reader is not None:
+            # Tags read while this basket was paid that it did not bill: this shopper's,
+            # read late. Billed to them now, never with the next basket's.
+            late = self.fresh(svc.reads.get(reader, {}), now - self.cfg.zone_window_s)
+            if late:
+                c.owner, c.member, c.since = owner, owner.member if owner else None, now
+                await self.bill_counter(sorted(late), now)
+                c.owner, c.member = None, None

@@ -268,8 +268,14 @@ class UnmannedService:
         *,
         device: str | None,
         extra: list[ss.CartLine] | None = None,
+        owner: ShopperSession | None = None,
+        member: str | None = None,
     ) -> tuple[Bill, Draft]:
+        """The bill of ``s``'s cart (and doubts) plus ``extra`` lines; with no ``s``, of
+        ``extra`` alone, for ``owner`` when given (its session and member prices: the
+        RFID box's counter, a shopper who identified there), or for ``member``."""
         lines = list(s.cart.values()) if s is not None else []
+        whose = s or owner
         for line in extra or []:
             mine = next((ln for ln in lines if ln.gtin == line.gtin), None)
             if mine is None:
@@ -291,9 +297,9 @@ class UnmannedService:
             default_tax=self.default_tax,
             now=self.clock(),
             store=self.hub.store_id,
-            session=s.id if s else None,
+            session=whose.id if whose else None,
             device=device,
-            member=s.member if s else None,
+            member=whose.member if whose else member,
         )
 
     async def charge(self, s: ShopperSession, bill: Bill, draft: Draft) -> Completed | None:

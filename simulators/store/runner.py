@@ -291,18 +291,25 @@ class StoreRun:
 
     async def _pay_at_counter(self, sh: Shopper, *, retry: bool = True) -> None:
         kiosk = self.sims["counter-kiosk"]
+        if not [e for e in sh.all_epcs() if e != sh.hidden]:
+            return  # nothing to lay on the counter (put it all back, or hides it all)
         async with self.counter:
+            # The app's member code first (the bill is then for their session).
+            await kiosk.event("member", member=f"m{sh.n}")
             for attempt in range(3):
                 mark = len(kiosk.commands_received)
                 await self._read("counter-rfid", sh.all_epcs(), skip=sh.hidden)
                 pid = await self._payment_id(kiosk, mark)
+                self.log.append(f"{time.time():.3f} {sh.track} at the counter: payment {pid}")
                 if pid is None:
                     return  # nothing to pay (all already paid)
                 sh.payments.append(pid)
                 fail = sh.pay_token.startswith("declined") and attempt == 0
                 assert self.provider is not None
                 self.provider.settle(pid, "failed" if fail else "succeeded")
-                if await self._final(kiosk, mark, pid) == "succeeded":
+                final = await self._final(kiosk, mark, pid)
+                self.log.append(f"{time.time():.3f} {sh.track} at the counter: {pid} {final}")
+                if final == "succeeded":
                     return
                 if fail:
                     sh.exit = "declined"

@@ -295,3 +295,24 @@ async def test_a_crowd_of_one_family_is_no_dispute(store: tuple[Hub, StoreRun]) 
     await svc.carts.apply(_crowd_pick(tea))
     assert a.items() == {tea: 1}
     assert not await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
+
+
+async def test_an_unsure_put_back_doubts_only_those_who_hold_the_item(
+    store: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = store
+    svc = svc_of(hub)
+    a = await enter(hub, run, "m1", "tA")
+    b = await enter(hub, run, "m2", "tB")
+    c = await enter(hub, run, "m3", "tC")
+    tea = "06901234567892"
+    for s in (a, b):
+        took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0)
+        s.add(tea, 1, took)
+    crowd = Evidence(
+        source="weight", device="shelf-1", ts=2.0, confidence=1.0, tracks=("tA", "tB", "tC")
+    )
+    await svc.carts.apply(Pick("shelf-1", "s1", "put", tea, 1, "tA", 0.4, (crowd,), ("tB", "tC")))
+    assert not a.items() and a.doubts  # (the cart it came off)
+    assert b.doubts == [f"{tea} put back, maybe by them, at shelf-1/s1 in a crowd"]
+    assert not c.doubts  # (holds no tea: no bill of theirs can be wrong for it)

@@ -44,6 +44,10 @@ def test_who_among_several_the_ceiling_or_the_holder_or_nobody_sure() -> None:
     assert nobody.confidence == 0.4 and set((nobody.track, *nobody.also)) == {"t1", "t2"}
     put = decide_one(change(520.0, "t1", "t2"), "put", None, set(), (), view({"t2": {TEA: 1}}))
     assert (put.track, put.confidence) == ("t2", 0.95)
+    # Among several who hold it: unsure, but one of them (not one who holds none).
+    held = view({"t2": {TEA: 1}, "t3": {TEA: 2}})
+    put = decide_one(change(520.0, "t1", "t2", "t3"), "put", None, set(), (), held)
+    assert (put.track, put.confidence) == ("t2", 0.4)
 
 
 def test_a_stray_hand_or_more_units_than_seen_doubt_the_others() -> None:

@@ -1,5 +1,8 @@
 """The RFID box's counter with the real hub and Mosquitto: a payment the shopper walked
-away from does not hold the counter for the next basket."""
+away from does not hold the counter for the next basket; a failed payment is billed
+again only when the basket is laid down again; a tag read late is billed to its own
+shopper, never with the next basket; a member who identifies is billed on their
+session."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from typing import Any
 
 import pytest
 
+from hub.db import connect_reader
 from hub.hub import Hub
+from hub.unmanned.tokens import issue
 from simulators.base import DeviceSimulator
 from simulators.rfid_gate import RfidGateSimulator
 from simulators.store.layout import catalog_items
-from simulators.store.play import store_hub
+from simulators.store.play import demo_key, store_hub
 from simulators.store.runner import StoreRun
 from simulators.store.shoppers import Knobs, epc_of
 from tests.conftest import Mosquitto, eventually
@@ -39,6 +44,12 @@ async def box(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, 
                 await sim.__aexit__(None, None, None)
 
 
+async def lay(gate: RfidGateSimulator, epc: str) -> None:
+    """A basket's tag read at the counter, now."""
+    read = {"epc": epc, "antenna": 1, "rssi": -40.0, "ts": time.time()}
+    await gate.event("reads", reads=[read])
+
+
 def payments(kiosk: DeviceSimulator[Any]) -> list[tuple[str, str]]:
     return [
         (str(c.args["payment_id"]), str(c.args["status"]))
@@ -57,23 +68,18 @@ async def test_a_payment_walked_away_from_is_cancelled_for_the_next_basket(
     gtins = [str(i["gtin"]) for i in catalog_items()]
     first, second = epc_of(gtins[0], 900_001), epc_of(gtins[1], 900_002)
 
-    async def lay(epc: str) -> None:
-        await gate.event(
-            "reads", reads=[{"epc": epc, "antenna": 1, "rssi": -40.0, "ts": time.time()}]
-        )
-
-    await lay(first)
+    await lay(gate, first)
     await eventually(lambda: [s for _, s in payments(kiosk)] == ["pending"], timeout=10)
     [(waiting, _)] = payments(kiosk)
     # The next basket's tag, while the first shopper's is still read: nothing happens.
-    await lay(first)
-    await lay(second)
+    await lay(gate, first)
+    await lay(gate, second)
     await asyncio.sleep(svc.config.counter_settle_s + 0.5)
     assert payments(kiosk) == [(waiting, "pending")]
     # The first basket is gone from the counter (no read of it for the zone's window);
     # the second one is read again: the waiting payment is cancelled, the new basket billed.
     await asyncio.sleep(svc.config.zone_window_s)
-    await lay(second)
+    await lay(gate, second)
     await eventually(lambda: len(payments(kiosk)) >= 3, timeout=10)
     got = payments(kiosk)
     assert (waiting, "cancelled") in got
@@ -83,3 +89,75 @@ async def test_a_payment_walked_away_from_is_cancelled_for_the_next_basket(
     paid_for = svc.cashier.drafts[new[0]]
     assert [ln.epcs for ln in paid_for.lines] == [(second,)]
     assert svc.paid is not None and not svc.paid.is_paid(first)
+
+
+async def test_a_failed_payment_is_billed_again_only_when_laid_down_again(
+    box: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = box
+    svc = svc_of(hub)
+    gate, kiosk = run.sims["counter-rfid"], run.sims["counter-kiosk"]
+    assert isinstance(gate, RfidGateSimulator) and run.provider is not None
+    gtins = [str(i["gtin"]) for i in catalog_items()]
+    tag, late = epc_of(gtins[0], 900_011), epc_of(gtins[1], 900_012)
+    await lay(gate, tag)
+    await eventually(lambda: [s for _, s in payments(kiosk)] == ["pending"], timeout=10)
+    [(first, _)] = payments(kiosk)
+    run.provider.settle(first, "failed")
+    await eventually(lambda: (first, "failed") in payments(kiosk), timeout=10)
+    # Not billed again from the reads that made the failed bill ...
+    await asyncio.sleep(svc.config.counter_settle_s + 0.5)
+    assert [pid for pid, s in payments(kiosk) if s == "pending"] == [first]
+    # ... but when the shopper lays the basket down again; a tag read late (while that
+    # payment waits) is not on it: it is billed to the same shopper right after it.
+    await lay(gate, tag)
+    await eventually(lambda: len([1 for _, s in payments(kiosk) if s == "pending"]) == 2)
+    second = [pid for pid, s in payments(kiosk) if s == "pending"][-1]
+    await lay(gate, late)
+    await asyncio.sleep(svc.config.counter_settle_s + 0.3)
+    run.provider.settle(second, "succeeded")
+    await eventually(lambda: len([1 for _, s in payments(kiosk) if s == "pending"]) == 3)
+    third = [pid for pid, s in payments(kiosk) if s == "pending"][-1]
+    assert svc.cashier is not None
+    assert [ln.epcs for ln in svc.cashier.drafts[second].lines] == [(tag,)]
+    assert [ln.epcs for ln in svc.cashier.drafts[third].lines] == [(late,)]
+
+
+async def test_a_member_identified_at_the_counter_is_billed_on_their_session(
+    box: tuple[Hub, StoreRun],
+) -> None:
+    hub, run = box
+    svc = svc_of(hub)
+    gate, kiosk = run.sims["counter-rfid"], run.sims["counter-kiosk"]
+    assert isinstance(gate, RfidGateSimulator) and run.provider is not None
+    door = run.door("door-in")
+    token = issue(demo_key(), kid="demo", store=hub.store_id, member="m-42", pay=None)
+    await door.credential("qr", token)
+    await eventually(lambda: any(s.member == "m-42" for s in svc.sessions.values()))
+    [s] = [s for s in svc.sessions.values() if s.member == "m-42"]
+    gtins = [str(i["gtin"]) for i in catalog_items()]
+    tag = epc_of(gtins[2], 900_021)
+    # The basket first (an anonymous bill), then the app's member code at the kiosk:
+    # billed again, for them.
+    await lay(gate, tag)
+    await eventually(lambda: [st for _, st in payments(kiosk)] == ["pending"], timeout=10)
+    [(anonymous, _)] = payments(kiosk)
+    await lay(gate, tag)  # (the basket is still on the counter)
+    await kiosk.event("member", member="m-42")
+    await eventually(lambda: (anonymous, "cancelled") in payments(kiosk), timeout=10)
+    await eventually(lambda: len([1 for _, st in payments(kiosk) if st == "pending"]) == 2)
+    theirs = [pid for pid, st in payments(kiosk) if st == "pending"][-1]
+    assert svc.cashier is not None and svc.cashier.drafts[theirs].member == "m-42"
+    run.provider.settle(theirs, "succeeded")
+    await eventually(lambda: len(s.sales) == 1, timeout=10)
+    # The receipt goes to their app (the cloud outbox's receipts stream names the session).
+
+    def receipts() -> list[str]:
+        conn = connect_reader(hub.db_path)
+        try:
+            rows = conn.execute("SELECT data FROM outbox WHERE stream = 'receipts'").fetchall()
+            return [str(r[0]) for r in rows]
+        finally:
+            conn.close()
+
+    await eventually(lambda: any(s.id in r for r in receipts()), timeout=10)
