@@ -189,9 +189,10 @@ class Carts:
         line = ss.CartLine(gtin=pick.gtin, qty=units, confidence=pick.confidence, evidence=evidence)
         bill, _ = self.svc.bill(None, device=pick.shelf, extra=[line])
         name = bill.lines[0].name if bill.lines else pick.gtin
+        why = "; ".join(dict.fromkeys(e.note for e in pick.evidence if e.note))
         reason = (
             f"who took {units} × {name} at {pick.shelf}/{pick.slot}? one of"
-            f" {len(candidates)} shoppers in reach"
+            f" {len(candidates)} shoppers in reach" + (f" ({why})" if why else "")
         )
         await self.svc.to_review(None, bill, reason, candidates=candidates)
         log.info("dispute: %s × %s, one of %s", units, pick.gtin, ", ".join(candidates))

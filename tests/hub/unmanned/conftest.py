@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.hub import Hub
+from hub.unmanned.config import Model
 from hub.unmanned.service import UnmannedService
 from simulators.door import DoorSimulator
 from simulators.store.play import store_hub
@@ -18,10 +20,13 @@ from simulators.store.shoppers import Knobs
 from tests.conftest import Mosquitto
 
 
-@pytest.fixture
-async def store(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, StoreRun]]:
-    async with store_hub("grab_and_go", tmp_path / "data", broker_url=mosquitto.url) as (hub, make):
-        run = make(Knobs(model="grab_and_go", shoppers=1))
+@asynccontextmanager
+async def demo_store(
+    model: Model, tmp_path: Path, mosquitto: Mosquitto
+) -> AsyncIterator[tuple[Hub, StoreRun]]:
+    """The model's demo store: the real hub on ``mosquitto``, its devices simulated."""
+    async with store_hub(model, tmp_path / "data", broker_url=mosquitto.url) as (hub, make):
+        run = make(Knobs(model=model, shoppers=1))
         for sim in run.sims.values():
             await sim.__aenter__()
         svc = hub.service(UnmannedService)
@@ -33,6 +38,12 @@ async def store(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub
         finally:
             for sim in run.sims.values():
                 await sim.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def store(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, StoreRun]]:
+    async with demo_store("grab_and_go", tmp_path, mosquitto) as opened:
+        yield opened
 
 
 def svc_of(hub: Hub) -> UnmannedService:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from hub.hub import Hub
 from hub.unmanned import review as rv
 from hub.unmanned.billing import Bill
 from hub.unmanned.hands import Pick
+from hub.unmanned.service import UnmannedService
 from hub.unmanned.sessions import Evidence, ShopperSession
 from hub.unmanned.tokens import issue
 from simulators.shelf import ShelfSimulator
@@ -35,6 +37,23 @@ async def enter(hub: Hub, run: StoreRun, member: str, track: str) -> ShopperSess
     svc = svc_of(hub)
     await eventually(lambda: track in svc.sessions[sid].tracks)
     return svc.sessions[sid]
+
+
+@dataclass
+class Inside:
+    """The grab-and-go store with three shoppers inside: tracks tA, tB and tC."""
+
+    hub: Hub
+    run: StoreRun
+    svc: UnmannedService
+    shoppers: list[ShopperSession]
+
+
+@pytest.fixture
+async def inside(store: tuple[Hub, StoreRun]) -> Inside:
+    hub, run = store
+    shoppers = [await enter(hub, run, f"m{i}", f"t{t}") for i, t in enumerate("ABC", 1)]
+    return Inside(hub, run, svc_of(hub), shoppers)
 
 
 async def test_a_shopper_out_of_the_store_took_nothing_after(
@@ -77,13 +96,10 @@ async def test_the_others_are_doubted_when_the_one_a_pick_went_to_is_gone(
 
 
 async def test_a_put_back_nobody_was_billed_for_doubts_who_was_billed_in_that_crowd(
-    store: tuple[Hub, StoreRun],
+    inside: Inside,
 ) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
-    c = await enter(hub, run, "m3", "tC")
+    hub, svc = inside.hub, inside.svc
+    a, b, c = inside.shoppers[:3]
     tea, soy = "06901234567892", "06901234561029"
     # A tea from a crowd of tA and tB went to tA (the ceiling's word); tC took one alone.
     crowd = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA", "tB"))
@@ -104,12 +120,9 @@ async def test_a_put_back_nobody_was_billed_for_doubts_who_was_billed_in_that_cr
     assert any(x.kind == "unmanned_put_back_unbilled" for x in hub.alerts.live())
 
 
-async def test_an_unsure_put_back_leaves_a_doubt_on_the_cart_it_came_off(
-    store: tuple[Hub, StoreRun],
-) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
+async def test_an_unsure_put_back_leaves_a_doubt_on_the_cart_it_came_off(inside: Inside) -> None:
+    svc = inside.svc
+    a = inside.shoppers[0]
     tea = "06901234567892"
     took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA",))
     await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 1.0, (took,)))
@@ -123,12 +136,10 @@ async def test_an_unsure_put_back_leaves_a_doubt_on_the_cart_it_came_off(
 
 
 async def test_a_pick_decided_after_the_exit_billed_the_cart_is_reviewed_on_its_own(
-    store: tuple[Hub, StoreRun],
+    inside: Inside,
 ) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
+    hub, svc = inside.hub, inside.svc
+    a, b = inside.shoppers[:2]
     tea = "06901234567892"
     ev = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0, tracks=("tA",))
     # A's cart was billed at the exit (A is still in the door); B has left the store.
@@ -147,11 +158,10 @@ async def test_a_pick_decided_after_the_exit_billed_the_cart_is_reviewed_on_its_
 
 
 async def test_a_pick_being_applied_as_the_exit_bills_is_on_that_bill(
-    store: tuple[Hub, StoreRun], monkeypatch: pytest.MonkeyPatch
+    inside: Inside, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
+    run, svc = inside.run, inside.svc
+    a = inside.shoppers[0]
     shelf = run.sims["shelf-1"]
     assert isinstance(shelf, ShelfSimulator)
     slot, gtin = next(iter(shelf.config.slots.items()))
@@ -195,12 +205,10 @@ def _crowd_pick(tea: str, count: int = 1, sure: int = 0) -> Pick:
 
 
 async def test_a_pick_two_sessions_may_have_made_is_a_dispute_on_nobodys_cart(
-    store: tuple[Hub, StoreRun],
+    inside: Inside,
 ) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
+    hub, svc = inside.hub, inside.svc
+    a, b = inside.shoppers[:2]
     tea = "06901234567892"
     await svc.carts.apply(_crowd_pick(tea))
     # Neither cart gets it, nor a doubt: their bills are charged at their exits as usual.
@@ -220,12 +228,10 @@ async def test_a_pick_two_sessions_may_have_made_is_a_dispute_on_nobodys_cart(
 
 
 async def test_the_units_the_camera_saw_one_hand_take_are_theirs_only_the_rest_disputed(
-    store: tuple[Hub, StoreRun],
+    inside: Inside,
 ) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
+    hub, svc = inside.hub, inside.svc
+    a, b = inside.shoppers[:2]
     tea = "06901234567892"
     # The camera saw tA's hand take one; the scale lost two.
     await svc.carts.apply(_crowd_pick(tea, count=2, sure=1))
@@ -235,13 +241,9 @@ async def test_the_units_the_camera_saw_one_hand_take_are_theirs_only_the_rest_d
     assert r.candidates == (a.id, b.id)
 
 
-async def test_a_dispute_two_took_from_is_charged_in_parts(
-    store: tuple[Hub, StoreRun],
-) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
+async def test_a_dispute_two_took_from_is_charged_in_parts(inside: Inside) -> None:
+    hub, svc = inside.hub, inside.svc
+    a, b = inside.shoppers[:2]
     tea = "06901234567892"
     await svc.carts.apply(_crowd_pick(tea, count=2))
     [r] = await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
@@ -284,10 +286,9 @@ async def test_a_candidate_putting_the_item_back_is_noted_on_the_dispute(
     assert c.cart[tea].confidence == 0.95
 
 
-async def test_a_crowd_of_one_family_is_no_dispute(store: tuple[Hub, StoreRun]) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
+async def test_a_crowd_of_one_family_is_no_dispute(inside: Inside) -> None:
+    hub, run, svc = inside.hub, inside.run, inside.svc
+    a = inside.shoppers[0]
     door = run.door("door-in")
     await door.passage("in", session=a.id, track="tB")  # the family's second person
     await eventually(lambda: "tB" in a.tracks)
@@ -297,14 +298,9 @@ async def test_a_crowd_of_one_family_is_no_dispute(store: tuple[Hub, StoreRun]) 
     assert not await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
 
 
-async def test_an_unsure_put_back_doubts_only_those_who_hold_the_item(
-    store: tuple[Hub, StoreRun],
-) -> None:
-    hub, run = store
-    svc = svc_of(hub)
-    a = await enter(hub, run, "m1", "tA")
-    b = await enter(hub, run, "m2", "tB")
-    c = await enter(hub, run, "m3", "tC")
+async def test_an_unsure_put_back_doubts_only_those_who_hold_the_item(inside: Inside) -> None:
+    svc = inside.svc
+    a, b, c = inside.shoppers[:3]
     tea = "06901234567892"
     for s in (a, b):
         took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0)

@@ -9,45 +9,58 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.checkout.payment import SimulatedProvider
 from hub.db import connect_reader
 from hub.hub import Hub
+from hub.unmanned.service import UnmannedService
 from hub.unmanned.tokens import issue
 from simulators.base import DeviceSimulator
 from simulators.rfid_gate import RfidGateSimulator
 from simulators.store.layout import catalog_items
-from simulators.store.play import demo_key, store_hub
+from simulators.store.play import demo_key
 from simulators.store.runner import StoreRun
-from simulators.store.shoppers import Knobs, epc_of
+from simulators.store.shoppers import epc_of
 from tests.conftest import Mosquitto, eventually
-from tests.hub.unmanned.conftest import svc_of
+from tests.hub.unmanned.conftest import demo_store, svc_of
 
 pytestmark = pytest.mark.integration
 
 
+@dataclass
+class Box:
+    """The RFID box demo store: its counter's reader and kiosk, the payment provider."""
+
+    hub: Hub
+    run: StoreRun
+    svc: UnmannedService
+    gate: RfidGateSimulator
+    kiosk: DeviceSimulator[Any]
+    provider: SimulatedProvider
+
+
 @pytest.fixture
-async def box(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[tuple[Hub, StoreRun]]:
-    async with store_hub("rfid_box", tmp_path / "data", broker_url=mosquitto.url) as (hub, make):
-        run = make(Knobs(model="rfid_box", shoppers=1))
-        for sim in run.sims.values():
-            await sim.__aenter__()
-        async with asyncio.timeout(15):
-            await svc_of(hub).ready.wait()
-        try:
-            yield hub, run
-        finally:
-            for sim in run.sims.values():
-                await sim.__aexit__(None, None, None)
+async def box(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Box]:
+    async with demo_store("rfid_box", tmp_path, mosquitto) as (hub, run):
+        gate = run.sims["counter-rfid"]
+        assert isinstance(gate, RfidGateSimulator) and run.provider is not None
+        yield Box(hub, run, svc_of(hub), gate, run.sims["counter-kiosk"], run.provider)
 
 
 async def lay(gate: RfidGateSimulator, epc: str) -> None:
     """A basket's tag read at the counter, now."""
     read = {"epc": epc, "antenna": 1, "rssi": -40.0, "ts": time.time()}
     await gate.event("reads", reads=[read])
+
+
+def pending(kiosk: DeviceSimulator[Any]) -> list[str]:
+    """The payments the counter's screen showed as waiting, oldest first."""
+    return [pid for pid, status in payments(kiosk) if status == "pending"]
 
 
 def payments(kiosk: DeviceSimulator[Any]) -> list[tuple[str, str]]:
@@ -59,17 +72,14 @@ def payments(kiosk: DeviceSimulator[Any]) -> list[tuple[str, str]]:
 
 
 async def test_a_payment_walked_away_from_is_cancelled_for_the_next_basket(
-    box: tuple[Hub, StoreRun],
+    box: Box,
 ) -> None:
-    hub, run = box
-    svc = svc_of(hub)
-    gate, kiosk = run.sims["counter-rfid"], run.sims["counter-kiosk"]
-    assert isinstance(gate, RfidGateSimulator)
+    svc, gate, kiosk = box.svc, box.gate, box.kiosk
     gtins = [str(i["gtin"]) for i in catalog_items()]
     first, second = epc_of(gtins[0], 900_001), epc_of(gtins[1], 900_002)
 
     await lay(gate, first)
-    await eventually(lambda: [s for _, s in payments(kiosk)] == ["pending"], timeout=10)
+    await eventually(lambda: len(pending(kiosk)) == 1, timeout=10)
     [(waiting, _)] = payments(kiosk)
     # The next basket's tag, while the first shopper's is still read: nothing happens.
     await lay(gate, first)
@@ -92,44 +102,38 @@ async def test_a_payment_walked_away_from_is_cancelled_for_the_next_basket(
 
 
 async def test_a_failed_payment_is_billed_again_only_when_laid_down_again(
-    box: tuple[Hub, StoreRun],
+    box: Box,
 ) -> None:
-    hub, run = box
-    svc = svc_of(hub)
-    gate, kiosk = run.sims["counter-rfid"], run.sims["counter-kiosk"]
-    assert isinstance(gate, RfidGateSimulator) and run.provider is not None
+    svc, gate, kiosk = box.svc, box.gate, box.kiosk
     gtins = [str(i["gtin"]) for i in catalog_items()]
     tag, late = epc_of(gtins[0], 900_011), epc_of(gtins[1], 900_012)
     await lay(gate, tag)
-    await eventually(lambda: [s for _, s in payments(kiosk)] == ["pending"], timeout=10)
+    await eventually(lambda: len(pending(kiosk)) == 1, timeout=10)
     [(first, _)] = payments(kiosk)
-    run.provider.settle(first, "failed")
+    box.provider.settle(first, "failed")
     await eventually(lambda: (first, "failed") in payments(kiosk), timeout=10)
     # Not billed again from the reads that made the failed bill ...
     await asyncio.sleep(svc.config.counter_settle_s + 0.5)
-    assert [pid for pid, s in payments(kiosk) if s == "pending"] == [first]
+    assert pending(kiosk) == [first]
     # ... but when the shopper lays the basket down again; a tag read late (while that
     # payment waits) is not on it: it is billed to the same shopper right after it.
     await lay(gate, tag)
-    await eventually(lambda: len([1 for _, s in payments(kiosk) if s == "pending"]) == 2)
-    second = [pid for pid, s in payments(kiosk) if s == "pending"][-1]
+    await eventually(lambda: len(pending(kiosk)) == 2)
+    second = pending(kiosk)[-1]
     await lay(gate, late)
     await asyncio.sleep(svc.config.counter_settle_s + 0.3)
-    run.provider.settle(second, "succeeded")
-    await eventually(lambda: len([1 for _, s in payments(kiosk) if s == "pending"]) == 3)
-    third = [pid for pid, s in payments(kiosk) if s == "pending"][-1]
+    box.provider.settle(second, "succeeded")
+    await eventually(lambda: len(pending(kiosk)) == 3)
+    third = pending(kiosk)[-1]
     assert svc.cashier is not None
     assert [ln.epcs for ln in svc.cashier.drafts[second].lines] == [(tag,)]
     assert [ln.epcs for ln in svc.cashier.drafts[third].lines] == [(late,)]
 
 
 async def test_a_member_identified_at_the_counter_is_billed_on_their_session(
-    box: tuple[Hub, StoreRun],
+    box: Box,
 ) -> None:
-    hub, run = box
-    svc = svc_of(hub)
-    gate, kiosk = run.sims["counter-rfid"], run.sims["counter-kiosk"]
-    assert isinstance(gate, RfidGateSimulator) and run.provider is not None
+    hub, run, svc, gate, kiosk = box.hub, box.run, box.svc, box.gate, box.kiosk
     door = run.door("door-in")
     token = issue(demo_key(), kid="demo", store=hub.store_id, member="m-42", pay=None)
     await door.credential("qr", token)
@@ -140,15 +144,15 @@ async def test_a_member_identified_at_the_counter_is_billed_on_their_session(
     # The basket first (an anonymous bill), then the app's member code at the kiosk:
     # billed again, for them.
     await lay(gate, tag)
-    await eventually(lambda: [st for _, st in payments(kiosk)] == ["pending"], timeout=10)
+    await eventually(lambda: len(pending(kiosk)) == 1, timeout=10)
     [(anonymous, _)] = payments(kiosk)
     await lay(gate, tag)  # (the basket is still on the counter)
     await kiosk.event("member", member="m-42")
     await eventually(lambda: (anonymous, "cancelled") in payments(kiosk), timeout=10)
-    await eventually(lambda: len([1 for _, st in payments(kiosk) if st == "pending"]) == 2)
-    theirs = [pid for pid, st in payments(kiosk) if st == "pending"][-1]
+    await eventually(lambda: len(pending(kiosk)) == 2)
+    theirs = pending(kiosk)[-1]
     assert svc.cashier is not None and svc.cashier.drafts[theirs].member == "m-42"
-    run.provider.settle(theirs, "succeeded")
+    box.provider.settle(theirs, "succeeded")
     await eventually(lambda: len(s.sales) == 1, timeout=10)
     # The receipt goes to their app (the cloud outbox's receipts stream names the session).
 
