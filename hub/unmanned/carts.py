@@ -43,6 +43,11 @@ LATE_PICK_S = 600.0
 PUT_BACK_DOUBT = 0.5
 
 
+def hand_ts(pick: Pick) -> float:
+    """When the hand of a pick or put-back was seen (its earliest evidence)."""
+    return min(e.ts for e in pick.evidence)
+
+
 def evidence_of(pick: Pick) -> list[ss.Evidence]:
     """The pick's evidence, the first item carrying the pick's confidence."""
     first = pick.evidence[0].model_copy(update={"confidence": pick.confidence})
@@ -54,6 +59,8 @@ class Carts:
         self.svc = svc
         #: Tracks of sessions closed lately → (session, when).
         self._closed: dict[str, tuple[str, float]] = {}
+        #: Session → (GTIN, when) of each unit it put back that was on no bill of its yet.
+        self._returned: dict[str, list[tuple[str, float]]] = {}
         #: Held while shelf changes are applied and while an exit bills a cart: a change
         #: taken off the fusion but not yet on the cart must not miss the bill.
         self.lock = asyncio.Lock()
@@ -127,6 +134,11 @@ class Carts:
             did = "taken" if pick.action == "pick" else "put back, maybe by them,"
             o.doubts.append(f"{pick.gtin} {did} at {pick.shelf}/{pick.slot} in a crowd")
             await svc.save(o)
+        if pick.action == "pick" and s is not None:
+            back = self._netted(s, pick)
+            if back == pick.count:
+                return
+            pick = replace(pick, count=pick.count - back)
         late = pick.action == "pick" and (s is None or s.billed is not None)
         if late and await self._late(pick, evidence_of(pick), s):
             return
@@ -154,11 +166,28 @@ class Carts:
                 )
             if taken < pick.count:
                 log.info("session %s put back %s it was not billed for", s.id, pick.gtin)
+                # Its pick may be decided after it (a swap waits for the camera).
+                owed = self._returned.setdefault(s.id, [])
+                owed += [(pick.gtin, hand_ts(pick))] * (pick.count - taken)
                 # Likeliest the unit of a dispute naming them coming back; else one
                 # billed to another shopper from a crowd they were in.
                 if not await self._noted_on_dispute(s, pick):
                     await self._doubt_billed_instead(s, pick)
         await svc.save(s)
+
+    def _netted(self, s: ShopperSession, pick: Pick) -> int:
+        """How many units of this pick its shopper already put back: a put-back applied
+        before the pick was decided (it found nothing to take off the cart) whose hand
+        came after the pick's. Those units go on no cart."""
+        owed = self._returned.get(s.id, [])
+        took = hand_ts(pick)
+        back = [i for i, (gtin, ts) in enumerate(owed) if gtin == pick.gtin and ts > took]
+        n = min(len(back), pick.count)
+        for i in reversed(back[:n]):
+            del owed[i]
+        if n:
+            log.info("session %s: %s × %s picked, already put back", s.id, n, pick.gtin)
+        return n
 
     def _session_id(self, track: str | None) -> str | None:
         """The session of an open track, or of one whose session closed lately."""
@@ -228,6 +257,10 @@ class Carts:
         for t, (_, when) in list(self._closed.items()):
             if now - when > LATE_PICK_S:
                 del self._closed[t]
+        for sid, owed in list(self._returned.items()):
+            owed[:] = [(g, ts) for g, ts in owed if now - ts <= LATE_PICK_S]
+            if not owed:
+                del self._returned[sid]
 
     async def _late(
         self, pick: Pick, evidence: list[ss.Evidence], s: ShopperSession | None

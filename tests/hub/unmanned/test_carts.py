@@ -312,3 +312,22 @@ async def test_an_unsure_put_back_doubts_only_those_who_hold_the_item(inside: In
     assert not a.items() and a.doubts  # (the cart it came off)
     assert b.doubts == [f"{tea} put back, maybe by them, at shelf-1/s1 in a crowd"]
     assert not c.doubts  # (holds no tea: no bill of theirs can be wrong for it)
+
+
+async def test_a_pick_decided_after_its_put_back_goes_on_no_cart(inside: Inside) -> None:
+    svc = inside.svc
+    a = inside.shoppers[0]
+    tea = "06901234567892"
+
+    def seen(ts: float, shelf: str = "shelf-1") -> Evidence:
+        return Evidence(source="vision", device=shelf, ts=ts, confidence=0.95, tracks=("tA",))
+
+    # A's put-back (on another shelf) is applied first: nothing of A's to take it off ...
+    await svc.carts.apply(Pick("shelf-2", "s3", "put", tea, 1, "tA", 1.0, (seen(5.0, "shelf-2"),)))
+    # ... then A's pick, whose hand came before it (a swap the scale did not see, decided
+    # later): the tea came back, no cart gets it.
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 0.95, (seen(4.0),)))
+    assert not a.items()
+    # A pick after the put-back is a new one.
+    await svc.carts.apply(Pick("shelf-1", "s1", "pick", tea, 1, "tA", 0.95, (seen(6.0),)))
+    assert a.items() == {tea: 1}
