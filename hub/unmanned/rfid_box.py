@@ -6,7 +6,7 @@ every model keeps).
 The counter serves the basket on it: a payment still waiting when another basket's
 tags settle there and its own are no longer read was walked away from, and is
 cancelled (its tags stay unpaid, so the exit still stops them) instead of holding the
-counter until it expires.
+counter until it expires; laid down again, it is shown on the kiosk again.
 
 A shopper who identifies at the counter kiosk (its ``member`` event: the app's member
 code scanned) has the counter's bill made for their session: member prices, the sale
@@ -44,6 +44,8 @@ class _Counter:
     member: str | None = None
     since: float = 0.0
     paying_for: ShopperSession | None = None
+    #: The waiting payment's basket is off the counter (shown again when it is back).
+    away: bool = False
     #: Tags of a payment that did not go through → when: billed again only when read
     #: after that (not from the reads that made the failed bill).
     retry: dict[str, float] = field(default_factory=dict)
@@ -102,6 +104,8 @@ class RfidBox(Exits):
             c.billed &= set(seen)
             c.retry = {e: t for e, t in c.retry.items() if e in seen}
         window = now - self.cfg.zone_window_s
+        if c.payment is not None:
+            await self.shown_again(c.payment, seen, window)
         fresh = self.fresh(seen, window)
         if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
             return
@@ -114,6 +118,23 @@ class RfidBox(Exits):
                 await self.walked_away(c.payment)
             return  # (the new basket is billed once that payment is final)
         await self.bill_counter(sorted(fresh), now)
+
+    async def shown_again(self, payment_id: str, seen: dict[str, float], since: float) -> None:
+        """The waiting payment's basket left the counter and is laid down again (the
+        shopper came back, e.g. stopped at the exit for a tag read late): the kiosk
+        shows that payment again."""
+        c, svc = self.counter, self.svc
+        here = any(seen.get(e, 0.0) >= since for e in c.epcs)
+        if not here:
+            c.away = True
+            return
+        if not c.away or svc.cashier is None or not self.cfg.counter_kiosk:
+            return
+        c.away = False
+        payment = svc.cashier.payments.get(payment_id)
+        if payment is not None and not payment.final:
+            args = payment_args(payment, svc.cashier.expires.get(payment_id))
+            svc.command(self.cfg.counter_kiosk, "payment", **args)
 
     def fresh(self, seen: dict[str, float], since: float) -> list[str]:
         """Tags read at the counter since ``since`` that are neither paid nor billed (or
@@ -167,7 +188,7 @@ class RfidBox(Exits):
         except PaymentError as exc:
             log.warning("counter payment not started: %s", exc)
             return
-        c.payment, c.epcs, c.paying_for = pid, tuple(epcs), c.owner
+        c.payment, c.epcs, c.paying_for, c.away = pid, tuple(epcs), c.owner, False
         c.billed.update(epcs)
         for e in epcs:
             c.retry.pop(e, None)

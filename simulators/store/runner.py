@@ -400,7 +400,7 @@ class StoreRun:
         if opened is None:
             sh.exit = "blocked"
             return False
-        if sh.exit == "none":
+        if sh.exit in ("none", "blocked"):  # (out on a second try: stopped before)
             sh.exit = "emergency" if door.released else "opened"
         await door.passage("out", session=sh.session, track=sh.track)
         return True

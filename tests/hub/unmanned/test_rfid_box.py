@@ -1,8 +1,8 @@
 """The RFID box's counter with the real hub and Mosquitto: a payment the shopper walked
 away from does not hold the counter for the next basket; a failed payment is billed
 again only when the basket is laid down again; a tag read late is billed to its own
-shopper, never with the next basket; a member who identifies is billed on their
-session."""
+shopper, never with the next basket, and shown again when they come back with it; a
+member who identifies is billed on their session."""
 
 from __future__ import annotations
 
@@ -128,6 +128,12 @@ async def test_a_failed_payment_is_billed_again_only_when_laid_down_again(
     assert svc.cashier is not None
     assert [ln.epcs for ln in svc.cashier.drafts[second].lines] == [(tag,)]
     assert [ln.epcs for ln in svc.cashier.drafts[third].lines] == [(late,)]
+    # The shopper had left (stopped at the exit for that tag) and lays it down again:
+    # the kiosk shows that payment again.
+    await asyncio.sleep(svc.config.zone_window_s + 0.3)
+    assert pending(kiosk).count(third) == 1
+    await lay(gate, late)
+    await eventually(lambda: pending(kiosk).count(third) == 2, timeout=5)
 
 
 async def test_a_member_identified_at_the_counter_is_billed_on_their_session(
