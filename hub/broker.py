@@ -298,6 +298,10 @@ class ManagedBroker:
         # Set before anything can fail, so that failed attempts count as short
         # uptimes and keep the backoff growing.
         self._started_at = asyncio.get_running_loop().time()
+        if self._tls is not None and self._tls.port == self._port:
+            raise BrokerError(
+                f"the TLS listener and the plain one are on the same port {self._port}"
+            )
         _ensure_port_free(self._host, self._port)
         if self._tls is not None:
             _ensure_port_free(self._tls.host, self._tls.port)

@@ -54,6 +54,12 @@ class BrokerConfig(Strict):
     executable: str = "mosquitto"
     keepalive: int = Field(default=15, ge=5, le=600)
 
+    @model_validator(mode="after")
+    def _tls_on_its_own_port(self) -> BrokerConfig:
+        if self.tls is not None and self.tls.port == self.port:
+            raise ValueError(f"tls.port {self.port} is the plain listener's port: give it its own")
+        return self
+
 
 class ApiConfig(Strict):
     host: str = "127.0.0.1"

@@ -263,11 +263,21 @@ class TestManagedBroker:
                     pass
 
     async def test_early_exit_reports_mosquitto_stderr(self, tmp_path: Path) -> None:
-        tls = TlsListener(free_port(), tmp_path / "missing.pem", tmp_path / "missing.key")
+        port, tls_port = free_port(), free_port()
+        while tls_port == port:  # (the same port twice: a plain listener would answer)
+            tls_port = free_port()
+        tls = TlsListener(tls_port, tmp_path / "missing.pem", tmp_path / "missing.key")
         with pytest.raises(
             BrokerError, match=r"(?s)exited with code \d+:\n.*Unable to load server certificate"
         ):
-            async with ManagedBroker(data_dir=tmp_path, port=free_port(), users=[HUB], tls=tls):
+            async with ManagedBroker(data_dir=tmp_path, port=port, users=[HUB], tls=tls):
+                pass
+
+    async def test_a_tls_listener_on_the_plain_port_is_a_broker_error(self, tmp_path: Path) -> None:
+        port = free_port()
+        tls = TlsListener(port, tmp_path / "missing.pem", tmp_path / "missing.key")
+        with pytest.raises(BrokerError, match="same port"):
+            async with ManagedBroker(data_dir=tmp_path, port=port, users=[HUB], tls=tls):
                 pass
 
     @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")

@@ -3,10 +3,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from devices.door.config import DoorConfig
 from devices.rfid_gate.config import RfidGateConfig
-from hub.config import BrokerUrl, EnvSettings, load_config, load_store_file
+from hub.config import (
+    BrokerConfig,
+    BrokerUrl,
+    EnvSettings,
+    TlsConfig,
+    load_config,
+    load_store_file,
+)
 from hub.errors import ConfigError
 from tests.conftest import DEMO
 
@@ -100,3 +108,9 @@ def test_bad_env(monkeypatch: pytest.MonkeyPatch, env: str, value: str, expected
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError, match=expected):
         load_config(EnvSettings(config=DEMO) if env != "STOREHUB_API_PORT" else None)
+
+
+def test_the_brokers_tls_listener_needs_its_own_port() -> None:
+    with pytest.raises(ValidationError, match="its own"):
+        BrokerConfig(port=8883, tls=TlsConfig(port=8883, certfile=Path("c"), keyfile=Path("k")))
+    assert BrokerConfig(port=1883, tls=TlsConfig(port=8883, certfile=Path("c"), keyfile=Path("k")))
