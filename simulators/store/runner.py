@@ -28,6 +28,7 @@ from simulators.door import DoorSimulator
 from simulators.registry import simulator_for
 from simulators.rfid_gate import RfidGateSimulator
 from simulators.shelf import ShelfSimulator
+from simulators.store.counter import pay_at_counter
 from simulators.store.layout import catalog_items
 from simulators.store.report import Report
 from simulators.store.scoring import score
@@ -35,10 +36,6 @@ from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list
 
 READ_CYCLES = 3
 EXIT_TIMEOUT_S = 5.0
-#: How long a shopper at the RFID box's counter waits for the screen to show the
-#: payment, then for it to go through (3 s before: under load the shopper walked away
-#: before the QR came, and that payment held the counter for the next ones).
-COUNTER_PATIENCE_S = 10.0
 #: Longest a simulated visit may take before it is reported as stuck.
 VISIT_TIMEOUT_S = 180.0
 
@@ -153,7 +150,7 @@ class StoreRun:
         else:
             self._take_tagged(sh)
             if self.k.model == "rfid_box":
-                await self._pay_at_counter(sh)
+                await pay_at_counter(self, sh)
                 await self._leave_rfid_box(sh)
             else:
                 await self._leave_vestibule(sh)
@@ -271,7 +268,7 @@ class StoreRun:
         if sh.thief and sh.holding:
             sh.hidden = self.rng.choice(sh.all_epcs())
 
-    async def _read(self, reader: str, epcs: list[str], *, skip: str | None = None) -> None:
+    async def read_tags(self, reader: str, epcs: list[str], *, skip: str | None = None) -> None:
         gate = self.sims[reader]
         assert isinstance(gate, RfidGateSimulator)
         others = [e for s in self.shoppers for e in s.all_epcs() if e not in epcs]
@@ -289,62 +286,16 @@ class StoreRun:
                 await gate.event("reads", reads=reads)
             await asyncio.sleep(0.1)
 
-    async def _pay_at_counter(self, sh: Shopper, *, retry: bool = True) -> None:
-        kiosk = self.sims["counter-kiosk"]
-        if not [e for e in sh.all_epcs() if e != sh.hidden]:
-            return  # nothing to lay on the counter (put it all back, or hides it all)
-        async with self.counter:
-            # The app's member code first (the bill is then for their session).
-            await kiosk.event("member", member=f"m{sh.n}")
-            for attempt in range(3):
-                mark = len(kiosk.commands_received)
-                await self._read("counter-rfid", sh.all_epcs(), skip=sh.hidden)
-                pid = await self._payment_id(kiosk, mark)
-                self.log.append(f"{time.time():.3f} {sh.track} at the counter: payment {pid}")
-                if pid is None:
-                    return  # nothing to pay (all already paid)
-                sh.payments.append(pid)
-                fail = sh.pay_token.startswith("declined") and attempt == 0
-                assert self.provider is not None
-                self.provider.settle(pid, "failed" if fail else "succeeded")
-                final = await self._final(kiosk, mark, pid)
-                self.log.append(f"{time.time():.3f} {sh.track} at the counter: {pid} {final}")
-                if final == "succeeded":
-                    return
-                if fail:
-                    sh.exit = "declined"
-
-    async def _payment_id(self, kiosk: DeviceSimulator[Any], mark: int) -> str | None:
-        """The payment the counter's screen shows the shopper, who waits for it as a
-        person would (a busy hub is slower; none comes when everything was paid)."""
-        end = time.monotonic() + COUNTER_PATIENCE_S
-        while time.monotonic() < end:
-            for c in kiosk.commands_received[mark:]:
-                if c.name == "payment" and c.args.get("status") == "pending":
-                    return str(c.args["payment_id"])
-            await asyncio.sleep(0.02)
-        return None
-
-    async def _final(self, kiosk: DeviceSimulator[Any], mark: int, pid: str) -> str | None:
-        end = time.monotonic() + COUNTER_PATIENCE_S
-        while time.monotonic() < end:
-            for c in kiosk.commands_received[mark:]:
-                final = c.args.get("status") in ("succeeded", "failed", "expired", "cancelled")
-                if c.name == "payment" and c.args.get("payment_id") == pid and final:
-                    return str(c.args["status"])
-            await asyncio.sleep(0.02)
-        return None
-
     async def _leave_rfid_box(self, sh: Shopper) -> None:
         for attempt in range(2):
             async with self.vestibule:  # the exit zone is single file
-                await self._read("gate-exit", sh.all_epcs())
+                await self.read_tags("gate-exit", sh.all_epcs())
                 if await self._leave(sh, "door-out", alarm_reader="gate-exit"):
                     return
                 await asyncio.sleep(self.k.step_s)  # staff take a blocked shopper aside
             if sh.thief or attempt:
                 return  # staff take it from here
-            await self._pay_at_counter(sh)  # a tag the counter missed: back to the counter
+            await pay_at_counter(self, sh)  # a tag the counter missed: back to the counter
 
     async def _leave_vestibule(self, sh: Shopper) -> None:
         inner, outer = self.door("exit-inner"), self.door("exit-outer")
@@ -357,7 +308,7 @@ class StoreRun:
             omark = len(outer.commands_received)
             t0 = time.monotonic()
             # A thief's item sits in a foil-lined bag: no tag read, but the camera sees it.
-            await self._read("gate-vestibule", sh.all_epcs(), skip=sh.hidden)
+            await self.read_tags("gate-vestibule", sh.all_epcs(), skip=sh.hidden)
             await self._count(sh)
             await inner.passage("out", session=sh.session, track=sh.track)
             await self._exit_through(sh, outer, omark, t0)
