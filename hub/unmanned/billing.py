@@ -55,6 +55,25 @@ class Bill(BaseModel):
     member: str | None = None
 
 
+def merged(cart: Sequence[CartLine], extra: Sequence[CartLine]) -> list[CartLine]:
+    """The cart's lines with ``extra`` ones added (same GTIN: one line, the less sure
+    confidence, both lines' EPCs and evidence)."""
+    lines = list(cart)
+    for line in extra:
+        mine = next((ln for ln in lines if ln.gtin == line.gtin), None)
+        if mine is None:
+            lines.append(line)
+        else:
+            lines[lines.index(mine)] = CartLine(
+                gtin=line.gtin,
+                qty=mine.qty + line.qty,
+                confidence=min(mine.confidence, line.confidence),
+                epcs=[*mine.epcs, *line.epcs],
+                evidence=[*mine.evidence, *line.evidence],
+            )
+    return lines
+
+
 def make_bill(
     cart: Sequence[CartLine],
     *,

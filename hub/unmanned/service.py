@@ -24,8 +24,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import Counter, Histogram
-
 from hub.catalog import Item
 from hub.checkout.paying import Cashier
 from hub.checkout.payment import Payment
@@ -37,10 +35,11 @@ from hub.state import FlagChanged
 from hub.state import attach as attach_flags
 from hub.unmanned import review as rv
 from hub.unmanned import sessions as ss
-from hub.unmanned.billing import Bill, make_bill
+from hub.unmanned.billing import Bill, make_bill, merged
 from hub.unmanned.carts import Carts
 from hub.unmanned.config import UnmannedConfig
 from hub.unmanned.entry import Entrance
+from hub.unmanned.metrics import metrics
 from hub.unmanned.sessions import ShopperSession
 
 if TYPE_CHECKING:
@@ -79,23 +78,7 @@ class UnmannedService:
         self.ready = asyncio.Event()
         #: One staff decision at a time: two taps on "confirm" must not charge twice.
         self.deciding = asyncio.Lock()
-        r = hub.metrics.registry
-        self.m_sessions = Counter(
-            "storehub_unmanned_sessions_total", "Sessions opened", ["via"], registry=r
-        )
-        self.m_refused = Counter(
-            "storehub_unmanned_entry_refused_total", "Entry refused", ["reason"], registry=r
-        )
-        self.m_bills = Counter(
-            "storehub_unmanned_bills_total", "Bills by outcome", ["outcome"], registry=r
-        )
-        self.m_exit = Histogram(
-            "storehub_unmanned_exit_seconds",
-            "Exit request to door decision",
-            ["model", "decision"],
-            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0),
-            registry=r,
-        )
+        self.m_sessions, self.m_refused, self.m_bills, self.m_exit = metrics(hub.metrics.registry)
 
     # -- life cycle --------------------------------------------------------------
 
@@ -274,22 +257,9 @@ class UnmannedService:
         """The bill of ``s``'s cart (and doubts) plus ``extra`` lines; with no ``s``, of
         ``extra`` alone, for ``owner`` when given (its session and member prices: the
         RFID box's counter, a shopper who identified there), or for ``member``."""
-        lines = list(s.cart.values()) if s is not None else []
         whose = s or owner
-        for line in extra or []:
-            mine = next((ln for ln in lines if ln.gtin == line.gtin), None)
-            if mine is None:
-                lines.append(line)
-            else:
-                lines[lines.index(mine)] = ss.CartLine(
-                    gtin=line.gtin,
-                    qty=mine.qty + line.qty,
-                    confidence=min(mine.confidence, line.confidence),
-                    epcs=[*mine.epcs, *line.epcs],
-                    evidence=[*mine.evidence, *line.evidence],
-                )
         return make_bill(
-            lines,
+            merged(list(s.cart.values()) if s is not None else [], extra or []),
             doubts=tuple(s.doubts) if s is not None else (),
             lookup=self.catalog_get,
             promotions=tuple(self.promotions()),
