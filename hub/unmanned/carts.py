@@ -54,6 +54,14 @@ def evidence_of(pick: Pick) -> list[ss.Evidence]:
     return [first, *pick.evidence[1:]]
 
 
+def line_of(pick: Pick, units: int) -> ss.CartLine:
+    """A cart line of ``units`` of the pick's item, with the pick's confidence and
+    evidence (billed on its own: a dispute, a pick decided after the exit's bill)."""
+    return ss.CartLine(
+        gtin=pick.gtin, qty=units, confidence=pick.confidence, evidence=evidence_of(pick)
+    )
+
+
 class Carts:
     def __init__(self, svc: UnmannedService) -> None:
         self.svc = svc
@@ -140,7 +148,7 @@ class Carts:
                 return
             pick = replace(pick, count=pick.count - back)
         late = pick.action == "pick" and (s is None or s.billed is not None)
-        if late and await self._late(pick, evidence_of(pick), s):
+        if late and await self._late(pick, s):
             return
         if s is None:
             await svc.hub.alerts.raise_(
@@ -214,9 +222,7 @@ class Carts:
         units = pick.count - pick.sure
         if units <= 0:
             return True
-        evidence = evidence_of(pick)
-        line = ss.CartLine(gtin=pick.gtin, qty=units, confidence=pick.confidence, evidence=evidence)
-        bill, _ = self.svc.bill(None, device=pick.shelf, extra=[line])
+        bill, _ = self.svc.bill(None, device=pick.shelf, extra=[line_of(pick, units)])
         name = bill.lines[0].name if bill.lines else pick.gtin
         why = "; ".join(dict.fromkeys(e.note for e in pick.evidence if e.note))
         reason = (
@@ -262,9 +268,7 @@ class Carts:
             if not owed:
                 del self._returned[sid]
 
-    async def _late(
-        self, pick: Pick, evidence: list[ss.Evidence], s: ShopperSession | None
-    ) -> bool:
+    async def _late(self, pick: Pick, s: ShopperSession | None) -> bool:
         """A pick by a shopper whose cart the exit already billed (``s``, or a session
         closed lately that the track was of): a bill of it alone goes to review, charged
         to the session's payment token once staff confirm. False when the track is of no
@@ -276,12 +280,11 @@ class Carts:
             billed = await svc.hub.journal.call(lambda c: ss.load_one(c, sid)) if sid else None
         if billed is None:
             return False
-        late = billed.model_copy(update={"cart": {}, "doubts": [], "reviews": []})
-        late.add(pick.gtin, pick.count, evidence[0])
-        late.cart[pick.gtin].evidence.extend(evidence[1:])
-        bill, _ = svc.bill(late, device=pick.shelf)
+        # The pick alone, for that session (its cart and doubts were billed already).
+        line = line_of(pick, pick.count)
+        bill, _ = svc.bill(None, device=pick.shelf, extra=[line], owner=billed)
         await svc.to_review(None, bill, "taken before leaving, decided after the bill was charged")
-        log.info("session %s: %s × %s decided after its bill", late.id, pick.count, pick.gtin)
+        log.info("session %s: %s × %s decided after its bill", billed.id, pick.count, pick.gtin)
         return True
 
     async def _doubt_billed_instead(self, putter: ShopperSession, put: Pick) -> None:
