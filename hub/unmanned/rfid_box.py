@@ -79,7 +79,7 @@ class RfidBox(Exits):
         # An anonymous payment waits: theirs if its basket is still on the counter (the
         # shopper laid it down first), else one walked away from (left to tick()).
         seen = svc.reads.get(self.cfg.counter_reader or "", {})
-        if not any(seen.get(e, 0.0) >= now - self.cfg.zone_window_s for e in c.epcs):
+        if not self.waiting_basket_here(seen, now - self.cfg.zone_window_s):
             return
         waiting, epcs = c.payment, list(c.epcs)
         await svc.cashier.cancel(waiting)  # (final: payment_final frees the counter)
@@ -104,27 +104,31 @@ class RfidBox(Exits):
             c.billed &= set(seen)
             c.retry = {e: t for e, t in c.retry.items() if e in seen}
         window = now - self.cfg.zone_window_s
+        here = self.waiting_basket_here(seen, window)
         if c.payment is not None:
-            await self.shown_again(c.payment, seen, window)
+            await self.shown_again(c.payment, here)
         fresh = self.fresh(seen, window)
         if not fresh or now - max(seen[e] for e in fresh) < self.cfg.counter_settle_s:
             return
         if c.payment is not None:
             # A new basket, the waiting one's tags gone from the counter: walked away
             # from (a tag of the waiting basket read late is billed after it instead).
-            gone = not any(seen.get(e, 0.0) >= window for e in c.epcs)
-            if gone and c.cancelled != c.payment:
+            if not here and c.cancelled != c.payment:
                 c.cancelled = c.payment
                 await self.walked_away(c.payment)
             return  # (the new basket is billed once that payment is final)
         await self.bill_counter(sorted(fresh), now)
 
-    async def shown_again(self, payment_id: str, seen: dict[str, float], since: float) -> None:
+    def waiting_basket_here(self, seen: dict[str, float], since: float) -> bool:
+        """Whether a tag of the waiting payment's basket was read at the counter since
+        ``since`` (the basket is on the counter)."""
+        return any(seen.get(e, 0.0) >= since for e in self.counter.epcs)
+
+    async def shown_again(self, payment_id: str, here: bool) -> None:
         """The waiting payment's basket left the counter and is laid down again (the
         shopper came back, e.g. stopped at the exit for a tag read late): the kiosk
         shows that payment again."""
         c, svc = self.counter, self.svc
-        here = any(seen.get(e, 0.0) >= since for e in c.epcs)
         if not here:
             c.away = True
             return
