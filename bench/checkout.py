@@ -16,8 +16,9 @@ stopped, and exit-request-to-door-open p50/p99 (seen from the door).
 Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
-        [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--vision-miss F] [--track-miss F]
-        [--overhead-miss F] [--overhead-swap F] [--crowd-at shelf|slot] [--reasons]
+        [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--no-stance]
+        [--vision-miss F] [--track-miss F] [--overhead-miss F] [--overhead-swap F]
+        [--crowd-at shelf|slot] [--reasons]
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ def main() -> None:
         action="store_true",
         help="shelves report who stands there, not which slots each can reach",
     )
+    ap.add_argument(
+        "--no-stance",
+        action="store_true",
+        help="shelves do not report which slot each shopper stands in front of",
+    )
     for knob, help_ in RATES.items():
         ap.add_argument(
             "--" + knob.replace("_", "-"), type=float, default=getattr(Knobs(), knob), help=help_
@@ -121,6 +127,7 @@ def main() -> None:
                     seed=seed,
                     fire_at=4.0 if args.fire else None,
                     reach=not args.no_reach,
+                    stance=not args.no_stance,
                     crowd_at=args.crowd_at,
                     **{knob: getattr(args, knob) for knob in RATES},
                 )
@@ -153,6 +160,7 @@ def main() -> None:
     table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else "")
                   + (", shelves without reach" if args.no_reach else "")
+                  + (", without where shoppers stand" if args.no_stance else "")
                   + f", camera misses {args.vision_miss:g} / {args.track_miss:g}"
                   + f", overhead misses / swaps {args.overhead_miss:g} / {args.overhead_swap:g}"
                   + f", crowd at one {args.crowd_at}")  # fmt: skip

@@ -84,11 +84,19 @@ class ShelfSimulator(DeviceSimulator[ShelfConfig]):
         )
 
     async def people(
-        self, tracks: Sequence[str], reach: Mapping[str, Sequence[str]] | None = None
+        self,
+        tracks: Sequence[str],
+        reach: Mapping[str, Sequence[str]] | None = None,
+        front: Mapping[str, str] | None = None,
     ) -> int:
         """These shopper tracks now stand at the shelf (``reach``: the slots some of them
-        can reach, as an overhead tracking system places them)."""
-        extra = {"reach": {t: list(r) for t, r in reach.items()}} if reach else {}
+        can reach, ``front``: the slot each stands in front of, as an overhead tracking
+        system places them)."""
+        extra: dict[str, object] = {}
+        if reach:
+            extra["reach"] = {t: list(r) for t, r in reach.items()}
+        if front:
+            extra["front"] = dict(front)
         seq = await self.event("people", tracks=list(tracks), **extra)
         self.tracks = list(tracks)
         return seq

@@ -51,12 +51,20 @@ class People(WirePayload):
     #: Where the tracking system knows it: the slots each track can reach from where it
     #: stands.  A track not listed may reach any slot of the shelf.
     reach: dict[TrackId, list[SlotId]] = Field(default_factory=dict, max_length=50)
+    #: Where the tracking system knows it: the slot each track stands in front of.
+    front: dict[TrackId, SlotId] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")
-    def _reach_of_present_tracks(self) -> People:
-        stray = sorted(set(self.reach) - set(self.tracks))
-        if stray:
-            raise ValueError(f"reach names tracks not at the shelf: {', '.join(stray)}")
+    def _of_present_tracks(self) -> People:
+        for name, tracks in (("reach", self.reach), ("front", self.front)):
+            stray = sorted(set(tracks) - set(self.tracks))
+            if stray:
+                raise ValueError(f"{name} names tracks not at the shelf: {', '.join(stray)}")
+        beyond = sorted(
+            t for t, slot in self.front.items() if t in self.reach and slot not in self.reach[t]
+        )
+        if beyond:
+            raise ValueError(f"front names a slot out of reach of {', '.join(beyond)}")
         return self
 
 

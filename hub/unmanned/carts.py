@@ -7,9 +7,11 @@
 the pick goes to the cart of the session its shopper belongs to; a pick one of several
 shoppers' sessions may have made, the sensors unable to tell whose, goes on nobody's
 cart but to the review queue on its own as a *dispute* naming them (staff say who took
-it; the others' bills are charged at their exit without waiting); an unsure put-back's
-other candidates get a doubt; a pick nobody known made is an alert; an unsure
-put-back leaves a doubt on the cart it came off; a put-back by a shopper who was not
+it; the others' bills are charged at their exit without waiting); an unsure put-back
+among shoppers of several sessions who hold the item takes a unit off each of their
+carts and asks staff who kept theirs (a dispute too); otherwise an unsure put-back's
+other candidates who hold the item get a doubt; a pick nobody known made is an alert;
+an unsure put-back leaves a doubt on the cart it came off; a put-back by a shopper who was not
 billed for the item doubts whoever was billed for it from a crowd that shopper was in;
 a pick decided after its shopper's cart was billed at the exit (its reading reached the
 hub late) is billed on its own, through review.
@@ -106,7 +108,7 @@ class Carts:
             seen = Seen(p.ts, p.action, p.gtin, p.count, p.confidence, p.track)
             self.fusion.seen(event.device, p.slot, seen)
         elif event.name == "people":
-            self.fusion.people(event.device, list(p.tracks), p.ts, p.reach)
+            self.fusion.people(event.device, list(p.tracks), p.ts, p.reach, p.front)
         elif event.name == "hand":
             self.fusion.hand(event.device, p.slot, p.track, p.ts)
 
@@ -129,6 +131,8 @@ class Carts:
         s = mine or svc.session_of(None, pick.track)
         unsure = pick.confidence < svc.config.review_threshold
         if pick.action == "pick" and pick.also and unsure and await self._dispute(pick, s):
+            return
+        if pick.action == "put" and pick.also and unsure and await self._kept(pick):
             return
         # The others who may have taken it are doubted even when the one it went to is
         # unknown or gone: they must not leave unbilled for it. Of a put-back, those who
@@ -222,16 +226,51 @@ class Carts:
         units = pick.count - pick.sure
         if units <= 0:
             return True
+        await self._ask(pick, units, candidates, f"who took {{units}} × {{name}} at {pick.shelf}/"
+                        f"{pick.slot}? one of {len(candidates)} shoppers in reach")  # fmt: skip
+        return True
+
+    async def _kept(self, put: Pick) -> bool:
+        """An unsure put-back among shoppers of two or more sessions who hold the item:
+        the units come off each holder's cart, and who kept theirs (the units put back
+        fewer than taken off) is a dispute naming them, the one the put-back was
+        likeliest not to be first. Their bills are charged at the exit without waiting;
+        staff charge the keeper. False with fewer than two holding sessions."""
+        holders: dict[str, ShopperSession] = {}
+        for t in dict.fromkeys((*put.also, put.track)):  # (the likeliest putter last)
+            o = self.svc.session_of(None, t)
+            if o is not None and o.billed is None and o.items().get(put.gtin, 0) > 0:
+                holders.setdefault(o.id, o)
+        if len(holders) < 2:
+            return False
+        note = (
+            f"one of {len(holders)} shoppers holding it put {put.count} back at"
+            f" {put.shelf}/{put.slot}: the others' are disputed"
+        )
+        off = 0
+        for o in holders.values():
+            # The units left are not in doubt: only the one taken off is.
+            ev = put.evidence[0].model_copy(update={"confidence": 1.0, "note": note})
+            off += o.remove(put.gtin, min(put.count, o.items()[put.gtin]), ev)
+            await self.svc.save(o)
+        kept = off - put.count
+        if kept > 0:
+            question = f"who kept {{units}} × {{name}}? {note}"
+            await self._ask(replace(put, action="pick"), kept, tuple(holders), question)
+        return True
+
+    async def _ask(
+        self, pick: Pick, units: int, candidates: tuple[str, ...], question: str
+    ) -> None:
+        """A dispute: ``units`` of the pick's item on nobody's cart, for staff to charge to
+        one of the candidate sessions; ``question`` (with ``{units}`` and ``{name}``) and
+        why the views could not tell are its reason."""
         bill, _ = self.svc.bill(None, device=pick.shelf, extra=[line_of(pick, units)])
         name = bill.lines[0].name if bill.lines else pick.gtin
         why = "; ".join(dict.fromkeys(e.note for e in pick.evidence if e.note))
-        reason = (
-            f"who took {units} × {name} at {pick.shelf}/{pick.slot}? one of"
-            f" {len(candidates)} shoppers in reach" + (f" ({why})" if why else "")
-        )
+        reason = question.format(units=units, name=name) + (f" ({why})" if why else "")
         await self.svc.to_review(None, bill, reason, candidates=candidates)
         log.info("dispute: %s × %s, one of %s", units, pick.gtin, ", ".join(candidates))
-        return True
 
     async def _noted_on_dispute(self, putter: ShopperSession, put: Pick) -> bool:
         """A put-back by a shopper not billed for it who is a candidate of a pending

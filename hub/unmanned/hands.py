@@ -43,6 +43,10 @@ CONFLICT_WHO = 0.4
 #: An arm without a camera hand, of a shopper whose other hand in the same reading the
 #: camera did see: as likely another's arm the ceiling gave them.
 DOUBTFUL_ARM = 0.7
+#: Where the tracking system says which slot each shopper stands in front of: the share
+#: of hands that go into a slot another shopper stands in front of (reaching beside or
+#: past them) rather than into the shopper's own (:func:`by_stance`).
+SIDE_REACH = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,9 @@ class Pending:
     tracks: tuple[str, ...]
     #: When the slot's scale reported before this: hands after it are this change's.
     prev: float = 0.0
+    #: Those of :attr:`tracks` standing in front of the slot; None where the tracking
+    #: system did not say where each of them stands.
+    front: frozenset[str] | None = None
 
     def could_cause(self, ts: float) -> bool:
         """Whether a hand at ``ts`` can be this change's: after the slot's previous change
@@ -98,6 +105,40 @@ class Pick:
     #: the scale lost more), and how sure: only the rest is anybody's in :attr:`also`.
     sure: int = 0
     sure_confidence: float = 0.0
+
+
+def by_stance(p: Pending, views: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
+    """Who made the change, weighing where the shoppers in reach stand with the views
+    that named one of them (``(track, how sure)``: the shelf camera's hand, the overhead
+    tracking's arm): the likeliest of :attr:`Pending.tracks` and how likely
+    (:func:`stance_odds`); None where where they stand says nothing the views did not."""
+    odds = stance_odds(p, views)
+    if odds is None:
+        return None
+    named = {t for t, _ in views}
+    best = max(odds, key=lambda t: (odds[t], t in named))
+    return best, odds[best]
+
+
+def stance_odds(p: Pending, views: Sequence[tuple[str, float]]) -> dict[str, float] | None:
+    """How likely each of :attr:`Pending.tracks` made the change, given the views that
+    named one of them and where they stand: a shopper in front of the slot reached in
+    ``1 - SIDE_REACH`` likely against ``SIDE_REACH`` for one standing at another slot.
+    None where that says nothing the views did not: where the shoppers stand is
+    unknown, nobody or everybody stands in front, or the views named only shoppers who
+    do.  Where they stand never names a shopper on its own (no view: None)."""
+    front = p.front
+    named = {t for t, _ in views}
+    if not views or not front or len(front) == len(p.tracks) or named <= front:
+        return None
+    odds: dict[str, float] = {}
+    for t in p.tracks:
+        odds[t] = 1 - SIDE_REACH if t in front else SIDE_REACH
+        for who, sure in views:
+            # A view that named the wrong shopper named any of the others as likely.
+            odds[t] *= sure if who == t else (1 - sure) / (len(p.tracks) - 1)
+    total = sum(odds.values())
+    return {t: o / total for t, o in odds.items()}
 
 
 def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
@@ -228,6 +269,11 @@ def together_picks(
                 why.append(f"the camera saw another hand of {h.track}'s: maybe another's arm")
         else:
             sure = CAMERA_WHO if h.confidence >= 0.8 and h.track in p.tracks else 0.7
+        odds = stance_odds(p, [(h.track, sure)]) if h.track in p.tracks else None
+        if odds is not None:
+            sure = min(sure, round(odds[h.track], 3))
+            why.append(f"{h.track} stood at another slot, {', '.join(sorted(p.front or ()))}"
+                       " in front of it")  # fmt: skip
         who = sure
         if h in unsure:
             sure = min(sure, 0.6)  # the planned item, or another lying there

@@ -8,10 +8,14 @@ the shelf camera and the overhead tracking.
   that fits nothing is unsure;
 - **who** — one shopper in reach is sure; among several, the shelf camera's hand and
   the overhead tracking's arms decide (either alone, both agreeing surest, disagreeing
-  unsure); failing both, a put-back goes to the one who holds the item, otherwise the
+  unsure), weighed with where the shoppers stand where the tracking system says so
+  (a view naming a shopper at another slot while someone stands in front of this one
+  is unsure; of two views that disagree, the one naming whoever stands in front is
+  likelier); failing both, a put-back goes to the one who holds the item, otherwise the
   pick is unsure and the others in reach are named in :attr:`Pick.also` (where the
-  two views named different shoppers, only those two); units the camera saw one hand
-  take are that hand's for sure (:attr:`Pick.sure`), only the rest is in doubt.
+  two views named different shoppers, only those two and whoever stood in front);
+  units the camera saw one hand take are that hand's for sure (:attr:`Pick.sure`), only
+  the rest is in doubt.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from hub.unmanned.hands import (
     Pending,
     Pick,
     Seen,
+    by_stance,
 )
 from hub.unmanned.sessions import Evidence
 
@@ -131,8 +136,10 @@ def decide_one(
         if cam is not None and cam.track == track and who >= 0.9 and not stray:
             sure = min(cam.count, count)  # that hand's; the rest may be anybody's
     elif len(p.tracks) > 1 and who < 0.9:
-        # One hand both views saw, naming different shoppers: it is one of theirs.
-        also = tuple(t for t in p.tracks if t != track and (not arms or t in arms))
+        # One hand both views saw, naming different shoppers: it is one of theirs (or of
+        # whoever stood in front of the slot).
+        whose = {*arms, *(p.front or ()), cam.track if cam is not None else None}
+        also = tuple(t for t in p.tracks if t != track and (not arms or t in whose))
     return Pick(
         p.shelf,
         p.slot,
@@ -149,6 +156,36 @@ def decide_one(
 
 
 def _who(
+    p: Pending,
+    cam: Seen | None,
+    arms: set[str],
+    action: Action,
+    notes: list[str],
+    slot: SlotView,
+) -> tuple[str | None, float]:
+    """Who, from the views; then weighed with where the shoppers stand, where the
+    tracking system says it (:func:`by_stance`): a view naming a shopper who stands at
+    another slot while someone stands in front of this one is unsure, and of two views
+    naming different shoppers the one naming whoever stands in front is likelier."""
+    track, who = _who_seen(p, cam, arms, action, notes, slot)
+    views: list[tuple[str, float]] = []
+    if cam is not None and cam.track in p.tracks:
+        views.append((cam.track, CAMERA_WHO if cam.confidence >= 0.8 else 0.7))
+    if len(arms) == 1 and arms <= set(p.tracks):
+        views.append((next(iter(arms)), TRACKING_WHO))
+    weighed = by_stance(p, views)
+    if weighed is None:
+        return track, who
+    front = p.front or frozenset()
+    side = sorted({t for t, _ in views} - front)
+    notes.append(
+        f"{', '.join(side)} stood at another slot, {', '.join(sorted(front))} in front of it"
+    )
+    best, likely = weighed
+    return best, round(likely, 3)
+
+
+def _who_seen(
     p: Pending,
     cam: Seen | None,
     arms: set[str],

@@ -70,6 +70,8 @@ class _Shelf:
     #: The slots a track can reach (last known, kept a while after it left); a track
     #: without an entry may reach any slot.
     reach: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: The slot a track stands in front of (last known, kept like :attr:`reach`).
+    front: dict[str, str] = field(default_factory=dict)
     #: Units of other items known to sit on a slot (put back in the wrong place).
     misplaced: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
@@ -114,7 +116,16 @@ class ShelfFusion:
             return  # scale noise (the hands since the last change are still to come)
         s.reported[slot] = ts
         tracks = self.tracks_at(shelf, ts, slot)
-        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev))
+        front = self._front(s, slot, tracks)
+        self._pending.append(Pending(shelf, slot, ts, delta, tracks, prev, front))
+
+    @staticmethod
+    def _front(s: _Shelf, slot: str, tracks: Sequence[str]) -> frozenset[str] | None:
+        """Those of ``tracks`` standing in front of ``slot``; None unless the tracking
+        system said where each of them stands."""
+        if not tracks or any(t not in s.front for t in tracks):
+            return None
+        return frozenset(t for t in tracks if s.front[t] == slot)
 
     def seen(self, shelf: str, slot: str, seen: Seen) -> None:
         here = seen.track is not None and seen.track in self.tracks_at(shelf, seen.ts, slot)
@@ -130,7 +141,10 @@ class ShelfFusion:
         tracks: list[str],
         ts: float,
         reach: Mapping[str, Sequence[str]] | None = None,
+        front: Mapping[str, str] | None = None,
     ) -> None:
+        """The tracks now at the shelf, with (where the tracking system knows it) the
+        slots each can reach and the slot each stands in front of."""
         s = self._shelves[shelf]
         for t in list(s.present):
             if t not in tracks:
@@ -143,10 +157,15 @@ class ShelfFusion:
                 s.reach[t] = frozenset(reach[t])
             else:
                 s.reach.pop(t, None)
+            if front and t in front:
+                s.front[t] = front[t]
+            else:
+                s.front.pop(t, None)
         for t, when in list(s.left.items()):
             if ts - when > self.grace:
                 del s.left[t]
                 s.reach.pop(t, None)
+                s.front.pop(t, None)
 
     def gone(self, tracks: set[str]) -> None:
         """These tracks left the store: no longer at any shelf, nor recently."""
@@ -155,6 +174,7 @@ class ShelfFusion:
                 s.present.pop(t, None)
                 s.left.pop(t, None)
                 s.reach.pop(t, None)
+                s.front.pop(t, None)
 
     def tracks_at(self, shelf: str, ts: float, slot: str | None = None) -> tuple[str, ...]:
         """The tracks at the shelf (or gone less than ``presence_grace_s`` ago) and, for a

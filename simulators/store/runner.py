@@ -189,7 +189,7 @@ class StoreRun:
         else:
             at[track] = slot
         reach = {t: shelf.within_reach(s) for t, s in at.items()} if self.k.reach else None
-        await shelf.people(list(at), reach)
+        await shelf.people(list(at), reach, dict(at) if self.k.stance else None)
 
     async def _shop_shelves(self, sh: Shopper) -> None:
         k, rng = self.k, self.rng

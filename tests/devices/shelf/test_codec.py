@@ -76,6 +76,23 @@ def test_discovered_as_a_kind() -> None:
             People(ts=1.0, seq=6, tracks=["t-1", "t-2"], reach={"t-1": ["A1", "A2"]}),
         ),
         (
+            "people",
+            {
+                "ts": 1,
+                "seq": 6,
+                "tracks": ["t-1", "t-2"],
+                "reach": {"t-1": ["A1", "A2"]},
+                "front": {"t-1": "A1", "t-2": "B3"},
+            },
+            People(
+                ts=1.0,
+                seq=6,
+                tracks=["t-1", "t-2"],
+                reach={"t-1": ["A1", "A2"]},
+                front={"t-1": "A1", "t-2": "B3"},
+            ),
+        ),
+        (
             "hand",
             {"ts": 1, "seq": 7, "slot": "A2", "track": "t-2"},
             Hand(ts=1.0, seq=7, slot="A2", track="t-2"),
@@ -117,6 +134,20 @@ def test_action_gtin_is_normalised_to_gtin14(gtin: str) -> None:
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-2": ["A1"]}}),
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": ["A 1"]}}),
         ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "reach": {"t-1": "A1"}}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "front": {"t-2": "A1"}}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "front": {"t-1": ["A1"]}}),
+        ("people", {"ts": 1, "seq": 1, "tracks": ["t-1"], "front": {"t-1": "A 1"}}),
+        # (standing in front of a slot it cannot reach)
+        (
+            "people",
+            {
+                "ts": 1,
+                "seq": 1,
+                "tracks": ["t-1"],
+                "reach": {"t-1": ["A1"]},
+                "front": {"t-1": "A2"},
+            },
+        ),
         ("hand", {"ts": 1, "seq": 1, "slot": "A1"}),
         ("hand", {"ts": 1, "seq": 1, "track": "t-1"}),
         ("hand", {"ts": 1, "seq": 1, "slot": "A1", "track": ""}),

@@ -298,18 +298,44 @@ async def test_a_crowd_of_one_family_is_no_dispute(inside: Inside) -> None:
     assert not await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
 
 
-async def test_an_unsure_put_back_doubts_only_those_who_hold_the_item(inside: Inside) -> None:
-    svc = inside.svc
+async def test_an_unsure_put_back_among_holders_asks_who_kept_theirs(inside: Inside) -> None:
+    hub, svc = inside.hub, inside.svc
     a, b, c = inside.shoppers[:3]
     tea = "06901234567892"
-    for s in (a, b):
-        took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0)
-        s.add(tea, 1, took)
+    took = Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0)
+    a.add(tea, 2, took)
+    b.add(tea, 1, took)
     crowd = Evidence(
         source="weight", device="shelf-1", ts=2.0, confidence=1.0, tracks=("tA", "tB", "tC")
     )
+    # One of A and B put a tea back (A likelier); C holds none: not a candidate.
     await svc.carts.apply(Pick("shelf-1", "s1", "put", tea, 1, "tA", 0.4, (crowd,), ("tB", "tC")))
-    assert not a.items() and a.doubts  # (the cart it came off)
+    # A unit comes off each holder's cart; what is left is not in doubt: their bills are
+    # charged at the exit as usual, nobody's bill is held.
+    assert a.items() == {tea: 1} and a.cart[tea].confidence == 1.0 and not b.items()
+    assert not a.doubts and not b.doubts and not c.doubts
+    assert svc.bill(a, device=None)[0].confidence >= 0.9
+    # Who kept theirs is a dispute, the one less likely to have put it back first.
+    [r] = await hub.journal.call(lambda c: rv.listing(c, "pending", 10))
+    assert r.session is None and r.candidates == (b.id, a.id)
+    assert [(ln.gtin, ln.qty) for ln in r.bill.lines] == [(tea, 1)]
+    assert r.reason.startswith("who kept 1 ×") and "one of 2 shoppers holding it" in r.reason
+    done = await svc.decide(r.id, "confirmed", by="staff", session=a.id)
+    assert done.status == "charged" and done.session == a.id
+
+
+async def test_an_unsure_put_back_doubts_another_holder_where_only_one_holds_it(
+    inside: Inside,
+) -> None:
+    svc = inside.svc
+    a, b, c = inside.shoppers[:3]
+    tea = "06901234567892"
+    b.add(tea, 1, Evidence(source="weight", device="shelf-1", ts=1.0, confidence=1.0))
+    crowd = Evidence(
+        source="weight", device="shelf-1", ts=2.0, confidence=1.0, tracks=("tA", "tB", "tC")
+    )
+    # Put back by A, who holds none (a wrong-shelf put-back, say), or by B.
+    await svc.carts.apply(Pick("shelf-1", "s1", "put", tea, 1, "tA", 0.4, (crowd,), ("tB", "tC")))
     assert b.doubts == [f"{tea} put back, maybe by them, at shelf-1/s1 in a crowd"]
     assert not c.doubts  # (holds no tea: no bill of theirs can be wrong for it)
 

@@ -53,3 +53,13 @@ def test_an_arm_of_a_shopper_the_camera_saw_another_hand_of_may_be_anyones_in_re
         ("t1", 0.7, ("t2", "t3")),
     ]
     assert "maybe another's arm" in (picks[1].evidence[1].note or "")
+
+
+def test_a_hand_of_a_shopper_beside_the_slot_is_unsure_where_another_stands_in_front() -> None:
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2"), 0.0, frozenset({"t1"}))
+    cam = Seen(1.6, "pick", TEA, 1, 0.9, "t1")
+    arm = Seen(1.9, "pick", None, 1, 0.95, "t2", arm_only=True)
+    picks = together_picks(p, (cam, arm), TEA, lambda _t: {})
+    assert [(x.track, x.also) for x in picks] == [("t1", ()), ("t2", ("t1",))]
+    assert picks[0].confidence == 0.97 and picks[1].confidence < 0.9
+    assert "t2 stood at another slot" in (picks[1].evidence[1].note or "")

@@ -17,8 +17,8 @@ def view(
     return SlotView(TEA, misplaced or {}, 2.0, lambda t: (held or {}).get(t, {}), WEIGHTS.get)
 
 
-def change(delta: float, *tracks: str) -> Pending:
-    return Pending("shelf-1", "a", 2.0, delta, tracks, 0.0)
+def change(delta: float, *tracks: str, front: frozenset[str] | None = None) -> Pending:
+    return Pending("shelf-1", "a", 2.0, delta, tracks, 0.0, front)
 
 
 def test_the_weight_counts_and_names_the_item() -> None:
@@ -68,3 +68,37 @@ def test_views_naming_different_shoppers_doubt_only_those_two() -> None:
     cam = Seen(1.7, "pick", TEA, 1, 0.9, "t1")
     pick = decide_one(p, "pick", cam, {"t3"}, (), view())
     assert (pick.track, pick.also) == ("t1", ("t3",)) and pick.confidence < 0.5
+
+
+def test_where_they_stand_settles_two_views_that_disagree() -> None:
+    cam = Seen(1.7, "pick", TEA, 1, 0.9, "t1")
+    # The camera saw t1's hand, the ceiling t2's arm; t1 stands in front of the slot,
+    # t2 at the next one: t1's, sure enough to bill.
+    pick = decide_one(change(-520.0, "t1", "t2", front=frozenset({"t1"})), "pick", cam, {"t2"},
+                      (), view())  # fmt: skip
+    assert (pick.track, pick.also) == ("t1", ()) and pick.confidence >= 0.9
+    assert "t2 stood at another slot, t1 in front of it" in (pick.evidence[0].note or "")
+    # The other way round (the camera names the one beside it): likelier the ceiling's,
+    # still unsure, a dispute between the two.
+    pick = decide_one(change(-520.0, "t1", "t2", front=frozenset({"t2"})), "pick", cam, {"t2"},
+                      (), view())  # fmt: skip
+    assert (pick.track, pick.also) == ("t2", ("t1",)) and 0.5 < pick.confidence < 0.9
+    # Unknown stances, or both standing in front: as before, unsure.
+    for front in (None, frozenset({"t1", "t2"})):
+        pick = decide_one(change(-520.0, "t1", "t2", front=front), "pick", cam, {"t2"}, (), view())
+        assert (pick.track, pick.also, pick.confidence) == ("t1", ("t2",), 0.4)
+
+
+def test_one_view_naming_a_shopper_beside_the_slot_is_unsure() -> None:
+    p = change(-520.0, "t1", "t2", "t3", front=frozenset({"t1"}))
+    # The ceiling alone gave the arm to t2, who stands at the next slot; t1 stands in
+    # front of it: a dispute (t2 first), t1 among the candidates.
+    pick = decide_one(p, "pick", None, {"t2"}, (), view())
+    assert pick.track == "t2" and "t1" in pick.also and pick.confidence < 0.9
+    cam = Seen(1.7, "pick", TEA, 1, 0.9, "t2")
+    pick = decide_one(p, "pick", cam, set(), (), view())
+    assert pick.track == "t2" and "t1" in pick.also and pick.confidence < 0.9
+    # Naming the one in front: sure, as without stances; where they stand alone names
+    # nobody.
+    assert decide_one(p, "pick", None, {"t1"}, (), view()).confidence == 0.95
+    assert decide_one(p, "pick", None, set(), (), view()).confidence == 0.4

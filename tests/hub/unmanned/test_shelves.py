@@ -472,3 +472,21 @@ def test_a_hand_seen_without_whose_it_was_is_the_arm_the_ceiling_saw() -> None:
     f.seen("shelf-1", "a", Seen(2.1, "put", TEA, 1, 0.9, "t3"))  # (a touch: no change)
     picks = f.due(10.0)
     assert [(p.action, p.track) for p in picks] == [("pick", "t1"), ("pick", "t2")]
+
+
+def test_where_each_stands_is_kept_with_them_and_weighs_the_views() -> None:
+    f = fusion()
+    f.people("shelf-1", ["t1", "t2"], 1.0, front={"t1": "a", "t2": "b"})
+    f.hand("shelf-1", "a", "t2", 1.7)  # the ceiling gives the arm to t2, beside the slot
+    f.seen("shelf-1", "a", Seen(1.7, "pick", TEA, 1, 0.9, "t1"))
+    f.people("shelf-1", ["t2"], 1.9, front={"t2": "b"})  # t1 steps away, within the grace
+    f.weight("shelf-1", "a", 5200.0 - 520.0, 2.0)
+    [pick] = f.due(3.0)
+    assert (pick.track, pick.also) == ("t1", ()) and pick.confidence >= 0.9
+    # A track whose stance the tracking did not give: stances are not weighed.
+    f.people("shelf-1", ["t1", "t2"], 4.0, front={"t1": "a"})
+    f.hand("shelf-1", "a", "t2", 4.7)
+    f.seen("shelf-1", "a", Seen(4.7, "pick", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5200.0 - 1040.0, 5.0)
+    [unsure] = f.due(6.0)
+    assert (unsure.track, unsure.also) == ("t1", ("t2",)) and unsure.confidence < 0.5
