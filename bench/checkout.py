@@ -18,7 +18,7 @@ Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
         [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--no-stance]
         [--vision-miss F] [--track-miss F] [--overhead-miss F] [--overhead-swap F]
-        [--crowd-at shelf|slot] [--reasons]
+        [--side-reach F] [--crowd-at shelf|slot] [--reasons]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ RATES = {
     "track_miss": "share of hands seen without whose they are",
     "overhead_miss": "share of arms going into a slot the overhead tracking misses (1: none)",
     "overhead_swap": "share of arms the overhead tracking gives to another shopper in reach",
+    "side_reach": "share of hands that go into the slot beside the one the shopper stands at",
 }
 #: A run that takes longer is reported as hung (and left out), not waited for.
 RUN_TIMEOUT_S = 300.0
@@ -163,6 +164,7 @@ def main() -> None:
                   + (", without where shoppers stand" if args.no_stance else "")
                   + f", camera misses {args.vision_miss:g} / {args.track_miss:g}"
                   + f", overhead misses / swaps {args.overhead_miss:g} / {args.overhead_swap:g}"
+                  + f", side reaches {args.side_reach:g}"
                   + f", crowd at one {args.crowd_at}")  # fmt: skip
     for col in ("model", "sessions", "exact", "reviewed", "reviews", "confirmed/corrected",
                 "wrong w/o review", "silent unpaid exits", "thieves caught",

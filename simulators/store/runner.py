@@ -205,7 +205,7 @@ class StoreRun:
         hide = rng.randrange(len(wanted)) if sh.thief else -1
         for i, gtin in enumerate(wanted):
             shelf, slot = where[gtin]
-            await self._people(shelf, sh.track, slot)
+            await self._people(shelf, sh.track, self._stand(shelf, slot))
             await asyncio.sleep(k.step_s)
             if shelf.units[slot] <= 0:  # sold out: nothing to take here
                 await self._people(shelf, sh.track)
@@ -228,6 +228,13 @@ class StoreRun:
                 sh.drop(gtin)
             await asyncio.sleep(k.step_s)
             await self._people(shelf, sh.track)
+
+    def _stand(self, shelf: ShelfSimulator, slot: str) -> str:
+        """Where a shopper reaching into ``slot`` stands: in front of it, or (now and then)
+        in front of the slot beside it."""
+        if self.rng.random() >= self.k.side_reach:
+            return slot
+        return self.rng.choice([s for s in shelf.within_reach(slot) if s != slot] or [slot])
 
     async def _hand(
         self, shelf: ShelfSimulator, slot: str, gtin: str, sh: Shopper, action: str, *,

@@ -38,9 +38,11 @@ class Knobs:
     #: The overhead tracking tells the shelf which slots each shopper can reach (the
     #: slot in front of them and its neighbours); off: only who stands at the shelf.
     reach: bool = True
-    #: ... and which slot each stands in front of (a hand goes into the slot in front of
-    #: its shopper; the hub weighs that against a view naming a shopper beside it).
+    #: ... and which slot each stands in front of (the hub weighs it against a view
+    #: naming a shopper beside the slot).
     stance: bool = True
+    #: Chance a shopper reaches into the slot next to the one they stand in front of.
+    side_reach: float = 0.05
     #: The overhead tracking's view of arms going into slots: chance it misses one, and
     #: chance it names another shopper in reach.  It sees arms, not items: a thief who
     #: hides an item from the shelf camera does not hide their arm from the ceiling.

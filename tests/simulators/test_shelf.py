@@ -185,9 +185,14 @@ async def test_people_tell_the_slots_each_track_can_reach(broker: Broker, watche
         assert shelf.within_reach("A1") == ["A1", "A2"]
         assert shelf.within_reach("A2") == ["A1", "A2", "B1"]
         await shelf.people(["t-1", "t-2"], {"t-1": shelf.within_reach("B1")})
-        await watcher.wait_for(lambda ms: len(events(watcher)) == 1)
-    [people] = (decode(m) for m in events(watcher))
+        await shelf.people(["t-1", "t-2"], None, {"t-1": "B1", "t-2": "A1"})
+        with pytest.raises(SimulatorError):  # (in front of a slot out of its reach)
+            await shelf.people(["t-1"], {"t-1": ["A1"]}, {"t-1": "B1"})
+        await watcher.wait_for(lambda ms: len(events(watcher)) == 2)
+    [people, stance] = (decode(m) for m in events(watcher))
     assert isinstance(people, People) and people.reach == {"t-1": ["A2", "B1"]}
+    assert not people.front
+    assert isinstance(stance, People) and stance.front == {"t-1": "B1", "t-2": "A1"}
 
 
 async def test_the_overhead_tracking_reports_whose_hand_went_into_a_slot(
