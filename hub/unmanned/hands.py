@@ -243,9 +243,12 @@ def together_picks(
     held: Callable[[str], Mapping[str, int]],
     *,
     unsure: Collection[Seen] = (),
+    armed: Collection[str] = (),
 ) -> list[Pick]:
     """One pick per hand of a change :func:`explain` matched; unsure where the one putting
-    it back does not hold it, or the hand is one of ``unsure`` (:func:`unsure_items`)."""
+    it back does not hold it, or the hand is one of ``unsure`` (:func:`unsure_items`).
+    ``armed``: the tracks whose arms the overhead tracking saw go into the slot for this
+    change (a camera hand's shopper among them: both views named them)."""
     weight = Evidence(
         source="weight",
         device=p.shelf,
@@ -269,7 +272,10 @@ def together_picks(
                 why.append(f"the camera saw another hand of {h.track}'s: maybe another's arm")
         else:
             sure = CAMERA_WHO if h.confidence >= 0.8 and h.track in p.tracks else 0.7
-        odds = stance_odds(p, [(h.track, sure)]) if h.track in p.tracks else None
+        views = [(h.track, sure)]
+        if not h.arm_only and h.track in armed:
+            views.append((h.track, TRACKING_WHO))  # (the ceiling saw that arm too)
+        odds = stance_odds(p, views) if h.track in p.tracks else None
         if odds is not None:
             sure = min(sure, round(odds[h.track], 3))
             why.append(f"{h.track} stood at another slot, {', '.join(sorted(p.front or ()))}"

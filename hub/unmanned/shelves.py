@@ -377,7 +377,8 @@ class ShelfFusion:
             self._consume_arms(p, {h.track for h in together})
             others = [g for g, n in s.misplaced.get(p.slot, {}).items() if n > 0]
             unsure = unsure_items(p, together, planned, others, s.spec.noise_g, self.unit_weight)
-            picks = together_picks(p, together, planned, self.held, unsure=unsure)
+            armed = {t for _, t in self._arms_for(p)}
+            picks = together_picks(p, together, planned, self.held, unsure=unsure, armed=armed)
             for pick in picks:
                 self._book_misplaced(p, pick)
             return picks

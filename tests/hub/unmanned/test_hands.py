@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hub.unmanned.hands import Pending, Seen, arm_hands, explain, together_picks, unsure_items
 
 TEA = "06901234567892"
@@ -63,3 +65,6 @@ def test_a_hand_of_a_shopper_beside_the_slot_is_unsure_where_another_stands_in_f
     assert [(x.track, x.also) for x in picks] == [("t1", ()), ("t2", ("t1",))]
     assert picks[0].confidence == 0.97 and picks[1].confidence < 0.9
     assert "t2 stood at another slot" in (picks[1].evidence[1].note or "")
+    # The camera's hand and the ceiling's arm both naming the one beside it: theirs.
+    both = together_picks(p, (cam, replace(arm, arm_only=False)), TEA, lambda _t: {}, armed={"t2"})
+    assert both[1].track == "t2" and both[1].confidence >= 0.9 and both[1].also == ()
