@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Literal
 
@@ -150,8 +150,9 @@ def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
 
 def arm_hands(p: Pending, seen: Sequence[Seen], arms: Sequence[tuple[float, str]]) -> list[Seen]:
     """The overhead tracking's arms (``(ts, track)``, this change's) that no camera hand
-    of the same shopper matches, each one a hand of one unit of the slot's item in the
-    change's direction (the ceiling sees an arm, not what it holds)."""
+    of the same shopper matches, each one a hand: the camera's hand seen at that moment
+    without whose it was, else one unit of the slot's item in the change's direction
+    (the ceiling sees an arm, not what it holds)."""
     cams = [x for x in hands_since(p, seen) if x.track is not None]
     # Twins nearest in time first: one camera hand is the twin of one arm.
     pairs = sorted(
@@ -167,11 +168,22 @@ def arm_hands(p: Pending, seen: Sequence[Seen], arms: Sequence[tuple[float, str]
             twinned.add(i)
             used.add(j)
     action: Action = "pick" if p.delta < 0 else "put"
-    return [
-        Seen(ts, action, None, 1, TRACKING_WHO, track, arm_only=True)
-        for i, (ts, track) in enumerate(arms)
-        if i not in twinned
-    ]
+    # A camera hand seen without whose it was at that moment is this arm's hand: what
+    # it held and which way it went are the camera's.
+    unnamed = [x for x in hands_since(p, seen) if x.track is None]
+    out: list[Seen] = []
+    for i, (ts, track) in enumerate(arms):
+        if i in twinned:
+            continue
+        near = [x for x in unnamed if abs(x.ts - ts) <= SAME_HAND_S]
+        if near:
+            x = min(near, key=lambda x: abs(x.ts - ts))
+            unnamed.remove(x)
+            who = min(x.confidence, TRACKING_WHO)
+            out.append(replace(x, track=track, confidence=who, arm_only=True))
+        else:
+            out.append(Seen(ts, action, None, 1, TRACKING_WHO, track, arm_only=True))
+    return out
 
 
 def explain(
@@ -267,7 +279,11 @@ def together_picks(
             twin = any(x.track == h.track and x is not h for x in hands)
             sure = TRACKING_WHO if h.track in p.tracks and not twin else DOUBTFUL_ARM
             who = sure
-            why.append("the overhead tracking saw the arm, the shelf camera no hand")
+            why.append(
+                "the overhead tracking saw the arm, the shelf camera no hand"
+                if h.gtin is None
+                else "the shelf camera saw the hand, not whose; the overhead tracking the arm"
+            )
             if twin:
                 why.append(f"the camera saw another hand of {h.track}'s: maybe another's arm")
         else:

@@ -12,7 +12,8 @@ camera's detections of the same slot, then decided:
 
 The candidates for who are the tracks at the shelf at the time (with
 ``presence_grace_s``) that can reach the slot (where the tracking system says which
-slots a track can reach).
+slots a track can reach); where it says which slot each stands in front of, that
+weighs the views of whose hand it was (:func:`hub.unmanned.hands.stance_odds`).
 
 A decision carries its evidence and a confidence; the bill's confidence is its
 least sure line, and an unsure bill goes to staff review.  A lone camera detection

@@ -490,3 +490,22 @@ def test_where_each_stands_is_kept_with_them_and_weighs_the_views() -> None:
     f.weight("shelf-1", "a", 5200.0 - 1040.0, 5.0)
     [unsure] = f.due(6.0)
     assert (unsure.track, unsure.also) == ("t1", ("t2",)) and unsure.confidence < 0.5
+
+
+def test_an_arm_takes_the_item_of_the_camera_hand_seen_without_whose_it_was() -> None:
+    # t1 puts back noodles on the tea slot (the camera saw the hand, not whose; the
+    # ceiling saw t1's arm) as t2 puts back a tea: one reading of both. Two teas would
+    # add up too (1,040 g against 1,060 g): the camera's item is the one.
+    f = fusion(held={"t1": {NOODLES: 1}, "t2": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t1", 1.7)
+    f.seen("shelf-1", "a", Seen(1.7, "put", NOODLES, 1, 0.9, None))
+    f.seen("shelf-1", "a", Seen(1.75, "put", TEA, 1, 0.9, "t2"))
+    f.weight("shelf-1", "a", 5200.0 + 1060.0, 2.0)
+    picks = f.due(3.0)
+    assert sorted((p.track, p.action, p.gtin) for p in picks) == [
+        ("t1", "put", NOODLES),
+        ("t2", "put", TEA),
+    ]
+    assert all(p.confidence >= 0.9 for p in picks)
+    assert f.due(10.0) == []  # (the camera's hand was this change's: no swap later)
