@@ -45,7 +45,7 @@ CONFLICT_WHO = 0.4
 DOUBTFUL_ARM = 0.7
 #: Where the tracking system says which slot each shopper stands in front of: the share
 #: of hands that go into a slot another shopper stands in front of (reaching beside or
-#: past them) rather than into the shopper's own (:func:`by_stance`).
+#: past them) rather than into the shopper's own (:func:`stance_odds`).
 SIDE_REACH = 0.1
 
 

@@ -11,9 +11,11 @@ the shelf camera and the overhead tracking.
   unsure), weighed with where the shoppers stand where the tracking system says so
   (a view naming a shopper at another slot while someone stands in front of this one
   is unsure; of two views that disagree, the one naming whoever stands in front is
-  likelier); failing both, a put-back goes to the one who holds the item, otherwise the
-  pick is unsure and the others in reach are named in :attr:`Pick.also` (where the
-  two views named different shoppers, only those two and whoever stood in front);
+  likelier); a put-back the views leave in doubt goes to the one of those they are in
+  doubt between who holds the item; failing both views, a put-back goes to the one who
+  holds the item, otherwise the pick is unsure and the others in reach are named in
+  :attr:`Pick.also` (where the two views named different shoppers, only those two and
+  whoever stood in front);
   units the camera saw one hand take are that hand's for sure (:attr:`Pick.sure`), only
   the rest is in doubt.
 """
@@ -36,6 +38,10 @@ from hub.unmanned.hands import (
     by_stance,
 )
 from hub.unmanned.sessions import Evidence
+
+#: A put-back by the one shopper who could have made it: the only one (of those in
+#: reach, or of those the views are in doubt between) who holds the item.
+HOLDER_WHO = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,15 +180,23 @@ def _who(
     if len(arms) == 1 and arms <= set(p.tracks):
         views.append((next(iter(arms)), TRACKING_WHO))
     weighed = by_stance(p, views)
-    if weighed is None:
-        return track, who
-    front = p.front or frozenset()
-    side = sorted({t for t, _ in views} - front)
-    notes.append(
-        f"{', '.join(side)} stood at another slot, {', '.join(sorted(front))} in front of it"
-    )
-    best, likely = weighed
-    return best, round(likely, 3)
+    if weighed is not None:
+        front = p.front or frozenset()
+        side = sorted({t for t, _ in views} - front)
+        notes.append(
+            f"{', '.join(side)} stood at another slot, {', '.join(sorted(front))} in front of it"
+        )
+        track, who = weighed[0], round(weighed[1], 3)
+    if action == "put" and views and who < 0.9:
+        # Of the shoppers the doubt is between, only one who holds the item can have
+        # put it back.
+        doubted = {track, *(t for t, _ in views), *(p.front or ())}
+        gtin = cam.gtin if cam is not None and cam.gtin else slot.planned
+        holders = [t for t in p.tracks if t in doubted and gtin and slot.held(t).get(gtin, 0)]
+        if len(holders) == 1:
+            notes.append(f"only {holders[0]} of them holds one")
+            return holders[0], HOLDER_WHO
+    return track, who
 
 
 def _who_seen(
@@ -223,7 +237,7 @@ def _who_seen(
         for gtin in (cam.gtin if cam is not None else None, slot.planned):
             holders = [t for t in tracks if gtin and slot.held(t).get(gtin, 0) > 0]
             if len(holders) == 1:
-                return holders[0], 0.95
+                return holders[0], HOLDER_WHO
             if holders:
                 notes.append(f"{len(holders)} shoppers at the shelf hold one")
                 return holders[0], 0.4

@@ -102,3 +102,18 @@ def test_one_view_naming_a_shopper_beside_the_slot_is_unsure() -> None:
     # nobody.
     assert decide_one(p, "pick", None, {"t1"}, (), view()).confidence == 0.95
     assert decide_one(p, "pick", None, set(), (), view()).confidence == 0.4
+
+
+def test_a_put_back_in_doubt_between_shoppers_is_the_one_who_holds_the_item() -> None:
+    cam = Seen(1.7, "put", TEA, 1, 0.9, "t1")
+    # The camera saw t1's hand, the ceiling t2's arm; only t2 holds a tea.
+    put = decide_one(change(520.0, "t1", "t2"), "put", cam, {"t2"}, (), view({"t2": {TEA: 1}}))
+    assert (put.track, put.confidence, put.also) == ("t2", 0.95, ())
+    assert "only t2 of them holds one" in (put.evidence[0].note or "")
+    # The ceiling alone named t2, beside the slot; t1 stands in front of it but holds none.
+    p = change(520.0, "t1", "t2", front=frozenset({"t1"}))
+    put = decide_one(p, "put", None, {"t2"}, (), view({"t2": {TEA: 1}}))
+    assert (put.track, put.confidence) == ("t2", 0.95)
+    # Both hold one: still in doubt.
+    both = view({"t1": {TEA: 1}, "t2": {TEA: 1}})
+    assert decide_one(p, "put", None, {"t2"}, (), both).confidence < 0.9
