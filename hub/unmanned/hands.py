@@ -47,6 +47,9 @@ DOUBTFUL_ARM = 0.7
 #: of hands that go into a slot another shopper stands in front of (reaching beside or
 #: past them) rather than into the shopper's own (:func:`stance_odds`).
 SIDE_REACH = 0.1
+#: ... and, among hands at once, that a shopper with another hand in the same reading
+#: made this one too (both hands in one slot at once; cf. :data:`DOUBTFUL_ARM`).
+TWO_HANDS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +123,17 @@ def by_stance(p: Pending, views: Sequence[tuple[str, float]]) -> tuple[str, floa
     return best, odds[best]
 
 
-def stance_odds(p: Pending, views: Sequence[tuple[str, float]]) -> dict[str, float] | None:
+def stance_odds(
+    p: Pending, views: Sequence[tuple[str, float]], busy: Collection[str] = ()
+) -> dict[str, float] | None:
     """How likely each of :attr:`Pending.tracks` made the change, given the views that
     named one of them and where they stand: a shopper in front of the slot reached in
-    ``1 - SIDE_REACH`` likely against ``SIDE_REACH`` for one standing at another slot.
-    None where that says nothing the views did not: where the shoppers stand is
-    unknown, nobody or everybody stands in front, or the views named only shoppers who
-    do.  Where they stand never names a shopper on its own (no view: None)."""
+    ``1 - SIDE_REACH`` likely against ``SIDE_REACH`` for one standing at another slot
+    (``busy``: shoppers whose other hand is in the same reading, ``TWO_HANDS`` as
+    likely again). None where that says nothing the views did not: where the shoppers
+    stand is unknown, nobody or everybody stands in front, or the views named only
+    shoppers who do.  Where they stand never names a shopper on its own (no view:
+    None)."""
     front = p.front
     named = {t for t, _ in views}
     if not views or not front or len(front) == len(p.tracks) or named <= front:
@@ -134,6 +141,8 @@ def stance_odds(p: Pending, views: Sequence[tuple[str, float]]) -> dict[str, flo
     odds: dict[str, float] = {}
     for t in p.tracks:
         odds[t] = 1 - SIDE_REACH if t in front else SIDE_REACH
+        if t in busy:
+            odds[t] *= TWO_HANDS
         for who, sure in views:
             # A view that named the wrong shopper named any of the others as likely.
             odds[t] *= sure if who == t else (1 - sure) / (len(p.tracks) - 1)
@@ -291,7 +300,8 @@ def together_picks(
         views = [(h.track, sure)]
         if not h.arm_only and h.track in armed:
             views.append((h.track, TRACKING_WHO))  # (the ceiling saw that arm too)
-        odds = stance_odds(p, views) if h.track in p.tracks else None
+        busy = {x.track for x in hands if x is not h and x.track is not None}
+        odds = stance_odds(p, views, busy) if h.track in p.tracks else None
         if odds is not None:
             sure = min(sure, round(odds[h.track], 3))
             why.append(f"{h.track} stood at another slot, {', '.join(sorted(p.front or ()))}"

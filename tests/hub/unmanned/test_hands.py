@@ -68,3 +68,14 @@ def test_a_hand_of_a_shopper_beside_the_slot_is_unsure_where_another_stands_in_f
     # The camera's hand and the ceiling's arm both naming the one beside it: theirs.
     both = together_picks(p, (cam, replace(arm, arm_only=False)), TEA, lambda _t: {}, armed={"t2"})
     assert both[1].track == "t2" and both[1].confidence >= 0.9 and both[1].also == ()
+
+
+def test_a_hand_beside_the_slot_is_its_shoppers_where_the_one_in_front_had_another() -> None:
+    # Two hands at once: t1 (in front) took one, the camera saw t2's hand (beside the
+    # slot) take the other. Were it t1's, t1 would have reached in with both hands.
+    p = Pending("shelf-1", "a", 2.0, -1040.0, ("t1", "t2"), 0.0, frozenset({"t1"}))
+    mine = Seen(1.6, "pick", TEA, 1, 0.9, "t1")
+    beside = Seen(1.7, "pick", TEA, 1, 0.9, "t2")
+    picks = together_picks(p, (mine, beside), TEA, lambda _t: {})
+    assert [(x.track, x.also) for x in picks] == [("t1", ()), ("t2", ())]
+    assert picks[1].confidence >= 0.9
