@@ -79,3 +79,13 @@ def test_a_hand_beside_the_slot_is_its_shoppers_where_the_one_in_front_had_anoth
     picks = together_picks(p, (mine, beside), TEA, lambda _t: {})
     assert [(x.track, x.also) for x in picks] == [("t1", ()), ("t2", ())]
     assert picks[1].confidence >= 0.9
+
+
+def test_an_arm_takes_the_camera_hand_seen_without_whose_only_where_nothing_else_pairs() -> None:
+    p = Pending("shelf-1", "a", 2.0, 1040.0, ("t1", "t2"), 0.0)
+    unnamed = Seen(1.7, "put", "06901234561036", 1, 0.9, None)
+    [one] = arm_hands(p, [unnamed], [(1.7, "t1")])
+    assert (one.track, one.gtin, one.action) == ("t1", "06901234561036", "put")
+    # Two arms at that moment: whose hand the camera saw is not known.
+    two = arm_hands(p, [unnamed], [(1.7, "t1"), (1.75, "t2")])
+    assert [(x.track, x.gtin) for x in two] == [("t1", None), ("t2", None)]
