@@ -211,7 +211,8 @@ class ShelfFusion:
             else:
                 del self._seen[key]
         for key, arms in list(self._arms.items()):
-            recent = [a for a in arms if a[0] >= horizon]
+            # (kept a window longer than hands: a lone hand's swap may need one)
+            recent = [a for a in arms if a[0] >= horizon - self.window]
             if recent:
                 self._arms[key] = recent
             else:
@@ -222,10 +223,9 @@ class ShelfFusion:
         """Hands the scale never explained: a pick and a put-back of the same item at one
         slot at once leave its weight unchanged. Both are applied (unsure unless every
         piece fits), a hand whose shopper nobody knows too (its pair's shopper must not
-        leave unbilled or billed twice); a lone unexplained hand is taken for a touch and
+        leave unbilled or billed twice), and a lone hand with another shopper's arm the
+        camera missed the hand of; a lone unexplained hand is taken for a touch and
         ignored. Returns the picks and the hands they used."""
-        shelf, slot = key
-        planned = self._shelves[shelf].spec.slots.get(slot)
         out: list[Pick] = []
         used: list[Seen] = []
         whose = {self._whose(key, x): x for x in old}
@@ -239,20 +239,52 @@ class ShelfFusion:
                 continue
             puts.remove(b)
             used += (whose[a], whose[b])
-            conf = self._swap_confidence(a, b)
-            for h in (a, b):
-                gtin = h.gtin or planned or ""
-                ev = Evidence(
-                    source="vision",
-                    device=shelf,
-                    ts=h.ts,
-                    confidence=conf,
-                    slot=slot,
-                    tracks=(h.track,) if h.track else (),
-                    note="a pick and a put-back at once: the scale saw no change",
-                )
-                out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
+            note = "a pick and a put-back at once: the scale saw no change"
+            out += self._swap_picks(key, (a, b), self._swap_confidence(a, b), note)
+        # A lone hand whose other half the camera missed: the ceiling saw one other
+        # shopper's arm go into the slot then that no camera hand of theirs explains —
+        # they took (or put back) what this hand put back (or took). Unsure: reviewed.
+        for h in [x for x in ordered if whose[x] not in used and x.track is not None]:
+            arms = [
+                (ts, t)
+                for ts, t in self._arms.get(key, [])
+                if t != h.track
+                and abs(ts - h.ts) <= self.window
+                and not any(y.track == t and abs(y.ts - ts) <= SAME_HAND_S for y in whose)
+            ]
+            if len(arms) != 1:
+                continue
+            [(ts, t)] = arms
+            self._arms[key].remove((ts, t))
+            other: Action = "put" if h.action == "pick" else "pick"
+            arm = Seen(ts, other, h.gtin, h.count, TRACKING_WHO, t, arm_only=True)
+            used.append(whose[h])
+            note = (
+                f"{h.track}'s hand and {t}'s arm at once (the camera missed that hand):"
+                " the scale saw no change"
+            )
+            out += self._swap_picks(key, (h, arm), SWAP_CONFIDENCE, note)
         return out, used
+
+    def _swap_picks(
+        self, key: tuple[str, str], hands: tuple[Seen, Seen], conf: float, note: str
+    ) -> list[Pick]:
+        shelf, slot = key
+        planned = self._shelves[shelf].spec.slots.get(slot)
+        out = []
+        for h in hands:
+            gtin = h.gtin or planned or ""
+            ev = Evidence(
+                source="tracking" if h.arm_only else "vision",
+                device=shelf,
+                ts=h.ts,
+                confidence=conf,
+                slot=slot,
+                tracks=(h.track,) if h.track else (),
+                note=note,
+            )
+            out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
+        return out
 
     def _whose(self, key: tuple[str, str], h: Seen) -> Seen:
         """A camera hand without its shopper takes the shopper of the one arm the overhead

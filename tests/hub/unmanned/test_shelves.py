@@ -509,3 +509,21 @@ def test_an_arm_takes_the_item_of_the_camera_hand_seen_without_whose_it_was() ->
     ]
     assert all(p.confidence >= 0.9 for p in picks)
     assert f.due(10.0) == []  # (the camera's hand was this change's: no swap later)
+
+
+def test_a_lone_hand_and_another_shoppers_arm_the_camera_missed_are_a_swap() -> None:
+    # t2 takes a tea (the camera misses the hand, the ceiling sees the arm) as t1 puts
+    # one back (the camera sees it): the scale does not move.
+    f = fusion(held={"t1": {TEA: 1}})
+    f.people("shelf-1", ["t1", "t2"], 1.0)
+    f.hand("shelf-1", "a", "t2", 1.9)
+    f.hand("shelf-1", "a", "t1", 2.0)
+    f.seen("shelf-1", "a", Seen(2.0, "put", TEA, 1, 0.9, "t1"))
+    f.weight("shelf-1", "a", 5201.0, 2.3)
+    picks = [p for now in (3.0, 4.0, 5.0) for p in f.due(now)]
+    assert sorted((p.action, p.track, p.gtin) for p in picks) == [
+        ("pick", "t2", TEA),
+        ("put", "t1", TEA),
+    ]
+    assert all(p.confidence < 0.9 for p in picks)  # (inferred: staff look)
+    assert "the camera missed that hand" in (picks[0].evidence[0].note or "")
