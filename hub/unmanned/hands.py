@@ -179,8 +179,9 @@ def arm_hands(p: Pending, seen: Sequence[Seen], arms: Sequence[tuple[float, str]
     action: Action = "pick" if p.delta < 0 else "put"
     # A camera hand seen without whose it was at that moment is this arm's hand (what it
     # held and which way it went are the camera's) where nothing else could pair: one
-    # such hand near the arm, and no other arm near that hand.
+    # such hand near the arm, and no other arm without a camera hand near that hand.
     unnamed = [x for x in hands_since(p, seen) if x.track is None]
+    free = [a[0] for i, a in enumerate(arms) if i not in twinned]
 
     def near(ts: float, among: Sequence[float]) -> list[int]:
         return [k for k, t in enumerate(among) if abs(t - ts) <= SAME_HAND_S]
@@ -190,7 +191,7 @@ def arm_hands(p: Pending, seen: Sequence[Seen], arms: Sequence[tuple[float, str]
         if i in twinned:
             continue
         hands = near(ts, [x.ts for x in unnamed])
-        if len(hands) == 1 and len(near(unnamed[hands[0]].ts, [a[0] for a in arms])) == 1:
+        if len(hands) == 1 and len(near(unnamed[hands[0]].ts, free)) == 1:
             x = unnamed[hands[0]]
             who = min(x.confidence, TRACKING_WHO)
             out.append(replace(x, track=track, confidence=who, arm_only=True))

@@ -89,3 +89,7 @@ def test_an_arm_takes_the_camera_hand_seen_without_whose_only_where_nothing_else
     # Two arms at that moment: whose hand the camera saw is not known.
     two = arm_hands(p, [unnamed], [(1.7, "t1"), (1.75, "t2")])
     assert [(x.track, x.gtin) for x in two] == [("t1", None), ("t2", None)]
+    # An arm the camera saw the hand of (t2's, named) is no rival for that hand.
+    named = Seen(1.75, "put", TEA, 1, 0.9, "t2")
+    [mine] = arm_hands(p, [unnamed, named], [(1.7, "t1"), (1.75, "t2")])
+    assert (mine.track, mine.gtin) == ("t1", "06901234561036")
