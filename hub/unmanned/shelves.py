@@ -18,7 +18,7 @@ weighs the views of whose hand it was (:func:`hub.unmanned.hands.stance_odds`).
 A decision carries its evidence and a confidence; the bill's confidence is its
 least sure line, and an unsure bill goes to staff review.  A lone camera detection
 with no weight change is ignored (the scale did not move: nothing was taken); a
-pick and a put-back together with none are a swap.
+pick and a put-back together with none are a swap (hub/unmanned/swaps.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from hub.unmanned.hands import (
     CLOCK_SLACK_S,
     SAME_HAND_S,
-    TRACKING_WHO,
     Action,
     Pending,
     Pick,
@@ -43,13 +42,7 @@ from hub.unmanned.hands import (
     unsure_items,
 )
 from hub.unmanned.one_hand import SlotView, decide_one
-from hub.unmanned.sessions import Evidence
-
-#: Confidence of picks known only from the camera (a swap the scale could not see)...
-SWAP_CONFIDENCE = 0.6
-#: ... and of a swap every piece of which fits: the same item recognised in both hands,
-#: both shoppers at the slot, the one putting back holding it.
-SURE_SWAP_CONFIDENCE = 0.95
+from hub.unmanned.swaps import swaps, whose
 
 
 @dataclass(slots=True)
@@ -220,91 +213,13 @@ class ShelfFusion:
         return out
 
     def _swaps(self, key: tuple[str, str], old: list[Seen]) -> tuple[list[Pick], list[Seen]]:
-        """Hands the scale never explained: a pick and a put-back of the same item at one
-        slot at once leave its weight unchanged. Both are applied (unsure unless every
-        piece fits), a hand whose shopper nobody knows too (its pair's shopper must not
-        leave unbilled or billed twice), and a lone hand with another shopper's arm the
-        camera missed the hand of; a lone unexplained hand is taken for a touch and
-        ignored. Returns the picks and the hands they used."""
-        out: list[Pick] = []
-        used: list[Seen] = []
-        whose = {self._whose(key, x): x for x in old}
-        # (hands with their shopper known pair first)
-        ordered = sorted(whose, key=lambda x: (x.track is None, x.ts))
-        picks = [x for x in ordered if x.action == "pick"]
-        puts = [x for x in ordered if x.action == "put"]
-        for a in picks:
-            b = next((y for y in puts if abs(y.ts - a.ts) <= self.window), None)
-            if b is None:
-                continue
-            puts.remove(b)
-            used += (whose[a], whose[b])
-            note = "a pick and a put-back at once: the scale saw no change"
-            out += self._swap_picks(key, (a, b), self._swap_confidence(a, b), note)
-        # A lone hand whose other half the camera missed: the ceiling saw one other
-        # shopper's arm go into the slot then that no camera hand of theirs explains —
-        # they took (or put back) what this hand put back (or took). Unsure: reviewed.
-        for h in [x for x in ordered if whose[x] not in used and x.track is not None]:
-            arms = [
-                (ts, t)
-                for ts, t in self._arms.get(key, [])
-                if t != h.track
-                and abs(ts - h.ts) <= self.window
-                and not any(y.track == t and abs(y.ts - ts) <= SAME_HAND_S for y in whose)
-            ]
-            if len(arms) != 1:
-                continue
-            [(ts, t)] = arms
-            self._arms[key].remove((ts, t))
-            other: Action = "put" if h.action == "pick" else "pick"
-            arm = Seen(ts, other, h.gtin, h.count, TRACKING_WHO, t, arm_only=True)
-            used.append(whose[h])
-            note = (
-                f"{h.track}'s hand and {t}'s arm at once (the camera missed that hand):"
-                " the scale saw no change"
-            )
-            out += self._swap_picks(key, (h, arm), SWAP_CONFIDENCE, note)
-        return out, used
-
-    def _swap_picks(
-        self, key: tuple[str, str], hands: tuple[Seen, Seen], conf: float, note: str
-    ) -> list[Pick]:
         shelf, slot = key
         planned = self._shelves[shelf].spec.slots.get(slot)
-        out = []
-        for h in hands:
-            gtin = h.gtin or planned or ""
-            ev = Evidence(
-                source="tracking" if h.arm_only else "vision",
-                device=shelf,
-                ts=h.ts,
-                confidence=conf,
-                slot=slot,
-                tracks=(h.track,) if h.track else (),
-                note=note,
-            )
-            out.append(Pick(shelf, slot, h.action, gtin, h.count, h.track, conf, (ev,)))
-        return out
+        arms = self._arms.get(key, [])
+        return swaps(shelf, slot, old, arms, planned=planned, window=self.window, held=self.held)
 
     def _whose(self, key: tuple[str, str], h: Seen) -> Seen:
-        """A camera hand without its shopper takes the shopper of the one arm the overhead
-        tracking saw go into the slot at that moment (that shopper stood in reach)."""
-        if h.track is not None:
-            return h
-        arms = {t for ts, t in self._arms.get(key, []) if abs(ts - h.ts) <= SAME_HAND_S}
-        if len(arms) != 1:
-            return h
-        track = arms.pop()
-        return replace(h, track=track, confidence=min(h.confidence, TRACKING_WHO), in_reach=True)
-
-    def _swap_confidence(self, pick: Seen, put: Seen) -> float:
-        same = pick.gtin is not None and pick.gtin == put.gtin and pick.count == put.count
-        sure = min(pick.confidence, put.confidence) >= 0.8
-        here = pick.in_reach and put.in_reach
-        holder = put.track == pick.track or (
-            put.track is not None and self.held(put.track).get(put.gtin or "", 0) >= put.count
-        )
-        return SURE_SWAP_CONFIDENCE if same and sure and here and holder else SWAP_CONFIDENCE
+        return whose(h, self._arms.get(key, []))
 
     def flush(self, tracks: set[str], now: float | None = None) -> list[Pick]:
         """Decide now the changes these tracks were at (their shopper is leaving), and the
