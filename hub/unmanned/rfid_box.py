@@ -46,6 +46,8 @@ class _Counter:
     paying_for: ShopperSession | None = None
     #: The waiting payment's basket is off the counter (shown again when it is back).
     away: bool = False
+    #: When the waiting payment's bill was made (a tag read since, not on it, is late).
+    billed_at: float = 0.0
     #: Tags of a payment that did not go through → when: billed again only when read
     #: after that (not from the reads that made the failed bill).
     retry: dict[str, float] = field(default_factory=dict)
@@ -193,6 +195,7 @@ class RfidBox(Exits):
             log.warning("counter payment not started: %s", exc)
             return
         c.payment, c.epcs, c.paying_for, c.away = pid, tuple(epcs), c.owner, False
+        c.billed_at = now
         c.billed.update(epcs)
         for e in epcs:
             c.retry.pop(e, None)
@@ -224,7 +227,8 @@ class RfidBox(Exits):
         if done is not None and reader is not None:
             # Tags read while this basket was paid that it did not bill: this shopper's,
             # read late. Billed to them now, never with the next basket's.
-            late = self.fresh(svc.reads.get(reader, {}), now - self.cfg.zone_window_s)
+            since = min(c.billed_at, now - self.cfg.zone_window_s)
+            late = self.fresh(svc.reads.get(reader, {}), since)
             if late:
                 c.owner, c.member, c.since = owner, owner.member if owner else None, now
                 await self.bill_counter(sorted(late), now)
