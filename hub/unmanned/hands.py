@@ -150,6 +150,14 @@ def stance_odds(
     return {t: o / total for t, o in odds.items()}
 
 
+def stood_beside(p: Pending, named: Collection[str]) -> str:
+    """Why where they stand made a view unsure: who of ``named`` stood at another slot,
+    and who in front of this one."""
+    front = p.front or frozenset()
+    side = sorted(set(named) - front)
+    return f"{', '.join(side)} stood at another slot, {', '.join(sorted(front))} in front of it"
+
+
 def hands_since(p: Pending, seen: Sequence[Seen]) -> list[Seen]:
     """The hands seen at the slot since its previous change (up to this one), earliest
     first: the scale reports once for hands that overlap."""
@@ -309,8 +317,7 @@ def together_picks(
         odds = stance_odds(p, views, busy) if h.track in p.tracks else None
         if odds is not None:
             sure = min(sure, round(odds[h.track], 3))
-            why.append(f"{h.track} stood at another slot, {', '.join(sorted(p.front or ()))}"
-                       " in front of it")  # fmt: skip
+            why.append(stood_beside(p, [h.track]))
         who = sure
         if h in unsure:
             sure = min(sure, 0.6)  # the planned item, or another lying there

@@ -15,9 +15,8 @@ the shelf camera and the overhead tracking.
   doubt between who holds the item; failing both views, a put-back goes to the one who
   holds the item, otherwise the pick is unsure and the others in reach are named in
   :attr:`Pick.also` (where the two views named different shoppers, only those two and
-  whoever stood in front);
-  units the camera saw one hand take are that hand's for sure (:attr:`Pick.sure`), only
-  the rest is in doubt.
+  whoever stood in front); units the camera saw one hand take are that hand's for sure
+  (:attr:`Pick.sure`), only the rest is in doubt.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from hub.unmanned.hands import (
     Pick,
     Seen,
     by_stance,
+    stood_beside,
 )
 from hub.unmanned.sessions import Evidence
 
@@ -181,18 +181,14 @@ def _who(
         views.append((next(iter(arms)), TRACKING_WHO))
     weighed = by_stance(p, views)
     if weighed is not None:
-        front = p.front or frozenset()
-        side = sorted({t for t, _ in views} - front)
-        notes.append(
-            f"{', '.join(side)} stood at another slot, {', '.join(sorted(front))} in front of it"
-        )
+        notes.append(stood_beside(p, [t for t, _ in views]))
         track, who = weighed[0], round(weighed[1], 3)
     if action == "put" and views and who < 0.9:
         # Of the shoppers the doubt is between, only one who holds the item can have
         # put it back.
         doubted = {track, *(t for t, _ in views), *(p.front or ())}
         gtin = cam.gtin if cam is not None and cam.gtin else slot.planned
-        holders = [t for t in p.tracks if t in doubted and gtin and slot.held(t).get(gtin, 0)]
+        holders = _holders([t for t in p.tracks if t in doubted], gtin, slot)
         if len(holders) == 1:
             notes.append(f"only {holders[0]} of them holds one")
             return holders[0], HOLDER_WHO
@@ -235,7 +231,7 @@ def _who_seen(
         # The one who holds the item put it back (the camera's item, else the slot's);
         # among several who hold it, unsure, but one of them.
         for gtin in (cam.gtin if cam is not None else None, slot.planned):
-            holders = [t for t in tracks if gtin and slot.held(t).get(gtin, 0) > 0]
+            holders = _holders(tracks, gtin, slot)
             if len(holders) == 1:
                 return holders[0], HOLDER_WHO
             if holders:
@@ -243,6 +239,11 @@ def _who_seen(
                 return holders[0], 0.4
     notes.append(f"{len(tracks)} shoppers at the shelf")
     return tracks[0], 0.4
+
+
+def _holders(tracks: Sequence[str], gtin: str | None, slot: SlotView) -> list[str]:
+    """Those of ``tracks`` who hold ``gtin`` (who can have put one back)."""
+    return [t for t in tracks if gtin and slot.held(t).get(gtin, 0) > 0]
 
 
 def _candidates(slot: SlotView, action: Action, cam: Seen | None, track: str | None) -> list[str]:

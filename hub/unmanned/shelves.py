@@ -69,6 +69,11 @@ class _Shelf:
     #: Units of other items known to sit on a slot (put back in the wrong place).
     misplaced: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
+    def placed_nowhere(self, track: str) -> None:
+        """Forget where the tracking system placed ``track`` (its reach, its stance)."""
+        self.reach.pop(track, None)
+        self.front.pop(track, None)
+
 
 class ShelfFusion:
     def __init__(
@@ -158,8 +163,7 @@ class ShelfFusion:
         for t, when in list(s.left.items()):
             if ts - when > self.grace:
                 del s.left[t]
-                s.reach.pop(t, None)
-                s.front.pop(t, None)
+                s.placed_nowhere(t)
 
     def gone(self, tracks: set[str]) -> None:
         """These tracks left the store: no longer at any shelf, nor recently."""
@@ -167,8 +171,7 @@ class ShelfFusion:
             for t in tracks:
                 s.present.pop(t, None)
                 s.left.pop(t, None)
-                s.reach.pop(t, None)
-                s.front.pop(t, None)
+                s.placed_nowhere(t)
 
     def tracks_at(self, shelf: str, ts: float, slot: str | None = None) -> tuple[str, ...]:
         """The tracks at the shelf (or gone less than ``presence_grace_s`` ago) and, for a
