@@ -30,7 +30,7 @@ async def pay_at_counter(run: StoreRun, sh: Shopper) -> None:
         await kiosk.event("member", member=f"m{sh.n}")
         for attempt in range(3):
             mark = len(kiosk.commands_received)
-            await run.read_tags("counter-rfid", sh.all_epcs(), skip=sh.hidden)
+            await run.read_tags("counter-rfid", sh, skip=sh.hidden)
             pid = await shown(kiosk, mark)
             run.log.append(f"{time.time():.3f} {sh.track} at the counter: payment {pid}")
             if pid is None:

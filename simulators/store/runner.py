@@ -32,7 +32,7 @@ from simulators.store.counter import pay_at_counter
 from simulators.store.layout import catalog_items
 from simulators.store.report import Report
 from simulators.store.scoring import score
-from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list
+from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list, stream
 
 READ_CYCLES = 3
 EXIT_TIMEOUT_S = 5.0
@@ -57,6 +57,8 @@ class StoreRun:
         self.provider = provider
         #: Simulated staff work the review queue after the run (the demo leaves it to people).
         self.staff = staff
+        #: The scenario's own draws (device seeds, who is who); each shopper draws
+        #: from a stream of their own (Shopper.rng).
         self.rng = random.Random(knobs.seed)
         self.sims: dict[str, DeviceSimulator[Any]] = {}
         for d in hub.registry:
@@ -70,7 +72,6 @@ class StoreRun:
         self.entry = asyncio.Lock()
         self.counter = asyncio.Lock()
         self.vestibule = asyncio.Lock()
-        self.serial = 0
         self.log: list[str] = []
         self.weights = {i["gtin"]: float(i["weight_g"]) for i in catalog_items()}
 
@@ -126,7 +127,8 @@ class StoreRun:
         for i in range(k.shoppers):
             token = f"declined-{i}" if i in failing else f"tok-{i}"
             crowd = rng.random() < k.crowd
-            self.shoppers.append(Shopper(i, f"t{i}", token, thief=i in thieves, crowd=crowd))
+            self.shoppers.append(Shopper(i, f"t{i}", token, thief=i in thieves, crowd=crowd,
+                                         rng=random.Random(f"{k.seed}/{i}")))  # fmt: skip
 
     async def _guarded(self, sh: Shopper) -> None:
         """A visit, bounded: a shopper stuck for good is reported, not waited for."""
@@ -140,7 +142,7 @@ class StoreRun:
     async def _visit(self, sh: Shopper) -> None:
         spread = self.k.arrivals_s
         # The crowd arrives together, half way through the arrivals.
-        start = spread / 2 + self.rng.uniform(0, 0.5) if sh.crowd else self.rng.uniform(0, spread)
+        start = spread / 2 + sh.rng.uniform(0, 0.5) if sh.crowd else sh.rng.uniform(0, spread)
         await asyncio.sleep(start)
         if not await self._enter(sh):
             return
@@ -192,9 +194,9 @@ class StoreRun:
         await shelf.people(list(at), reach, dict(at) if self.k.stance else None)
 
     async def _shop_shelves(self, sh: Shopper) -> None:
-        k, rng = self.k, self.rng
+        k = self.k
         where = self._where()
-        wanted = shopping_list(rng, sorted(where), *k.items)
+        wanted = shopping_list(sh.rng, sorted(where), *k.items)
         if sh.crowd:
             # Crowding: everyone picked for it goes to the first shelf at once, each to a
             # slot of it (or all to its first slot).
@@ -202,15 +204,16 @@ class StoreRun:
             slots = list(shelf.config.slots)
             slot = slots[0] if k.crowd_at == "slot" else slots[sh.n % len(slots)]
             wanted.insert(0, shelf.config.slots[slot])
-        hide = rng.randrange(len(wanted)) if sh.thief else -1
+        hide = sh.rng.randrange(len(wanted)) if sh.thief else -1
         for i, gtin in enumerate(wanted):
+            rng = stream(sh.rng)  # this item's draws
             shelf, slot = where[gtin]
-            await self._people(shelf, sh.track, self._stand(shelf, slot))
+            await self._people(shelf, sh.track, self._stand(shelf, slot, rng))
             await asyncio.sleep(k.step_s)
             if shelf.units[slot] <= 0:  # sold out: nothing to take here
                 await self._people(shelf, sh.track)
                 continue
-            await self._hand(shelf, slot, gtin, sh, "pick", hidden=i == hide)
+            await self._hand(shelf, slot, gtin, sh, "pick", stream(rng), hidden=i == hide)
             sh.take(gtin)
             if rng.random() < k.put_back:
                 await asyncio.sleep(k.step_s)
@@ -219,45 +222,47 @@ class StoreRun:
                     await self._people(shelf, sh.track)
                     await self._people(other, sh.track, oslot)
                     await asyncio.sleep(k.step_s)
-                    await self._hand(other, oslot, gtin, sh, "put")
+                    await self._hand(other, oslot, gtin, sh, "put", stream(rng))
                     sh.drop(gtin)
                     await asyncio.sleep(k.step_s)
                     await self._people(other, sh.track)
                     continue
-                await self._hand(shelf, slot, gtin, sh, "put")
+                await self._hand(shelf, slot, gtin, sh, "put", stream(rng))
                 sh.drop(gtin)
             await asyncio.sleep(k.step_s)
             await self._people(shelf, sh.track)
 
-    def _stand(self, shelf: ShelfSimulator, slot: str) -> str:
+    def _stand(self, shelf: ShelfSimulator, slot: str, rng: random.Random) -> str:
         """Where a shopper reaching into ``slot`` stands: in front of it, or (now and then)
         in front of the slot beside it."""
-        if self.rng.random() >= self.k.side_reach:
+        if rng.random() >= self.k.side_reach:
             return slot
-        return self.rng.choice([s for s in shelf.within_reach(slot) if s != slot] or [slot])
+        return rng.choice([s for s in shelf.within_reach(slot) if s != slot] or [slot])
 
     async def _hand(
-        self, shelf: ShelfSimulator, slot: str, gtin: str, sh: Shopper, action: str, *,
-        hidden: bool = False,
+        self, shelf: ShelfSimulator, slot: str, gtin: str, sh: Shopper, action: str,
+        rng: random.Random, *, hidden: bool = False,
     ) -> None:  # fmt: skip
-        k, rng = self.k, self.rng
+        k = self.k
         sign = -1 if action == "pick" else 1
         if gtin == shelf.config.slots[slot]:
             shelf.units[slot] += sign  # (before any await: the caller checked for stock)
-        if rng.random() >= k.overhead_miss:
+        # Every draw up front, whoever else is at the shelf: the same seed, the same hand.
+        arm_miss, swap, other, miss, untracked = (rng.random() for _ in range(5))
+        conf, noise = round(rng.uniform(0.85, 0.99), 2), rng.gauss(0.0, k.weight_noise_g)
+        if arm_miss >= k.overhead_miss:
             arm = sh.track
             at = self.at_shelf[shelf.device_id]
             near = [t for t, s in at.items() if t != arm and slot in shelf.within_reach(s)]
-            if near and rng.random() < k.overhead_swap:
-                arm = rng.choice(near)
+            if near and swap < k.overhead_swap:
+                arm = near[int(other * len(near))]
             await shelf.reached(slot, arm)
-        if not hidden and rng.random() >= k.vision_miss:
-            track = None if rng.random() < k.track_miss else sh.track
-            conf = round(rng.uniform(0.85, 0.99), 2)
+        if not hidden and miss >= k.vision_miss:
+            track = None if untracked < k.track_miss else sh.track
             await shelf.action(slot, "pick" if action == "pick" else "put", gtin, 1, conf, track)
         shelf.grams[slot] += sign * self.weights[gtin]
         await asyncio.sleep(shelf.config.settle_s)  # the scale settles
-        reading = shelf.grams[slot] + rng.gauss(0.0, k.weight_noise_g)
+        reading = shelf.grams[slot] + noise
         self.log.append(
             f"{time.time():.3f} {sh.track} {action} {gtin[-4:]} {shelf.device_id}/{slot}"
         )
@@ -267,28 +272,31 @@ class StoreRun:
 
     def _take_tagged(self, sh: Shopper) -> None:
         gtins = [i["gtin"] for i in catalog_items()]
-        for gtin in shopping_list(self.rng, gtins, *self.k.items):
-            self.serial += 1
-            sh.take(gtin, epc_of(gtin, 100_000 + self.serial))
-            if self.rng.random() < self.k.put_back:
+        for j, gtin in enumerate(shopping_list(sh.rng, gtins, *self.k.items)):
+            sh.take(gtin, epc_of(gtin, 100_000 + 1000 * sh.n + j))
+            if sh.rng.random() < self.k.put_back:
                 sh.drop(gtin)
         if sh.thief and sh.holding:
-            sh.hidden = self.rng.choice(sh.all_epcs())
+            sh.hidden = sh.rng.choice(sh.all_epcs())
 
-    async def read_tags(self, reader: str, epcs: list[str], *, skip: str | None = None) -> None:
+    async def read_tags(self, reader: str, sh: Shopper, *, skip: str | None = None) -> None:
+        """The reader's cycles over what ``sh`` carries (each read may miss; now and then
+        a weak cross-read of a tag another shopper holds)."""
         gate = self.sims[reader]
         assert isinstance(gate, RfidGateSimulator)
+        epcs, rng = sh.all_epcs(), stream(sh.rng)
         others = [e for s in self.shoppers for e in s.all_epcs() if e not in epcs]
         for _ in range(READ_CYCLES):
             now = time.time()
             reads = [
-                {"epc": e, "antenna": 1, "rssi": round(self.rng.uniform(-48, -35), 1), "ts": now}
+                {"epc": e, "antenna": 1, "rssi": round(rng.uniform(-48, -35), 1), "ts": now}
                 for e in epcs
-                if e != skip and self.rng.random() >= self.k.rfid_miss
+                if e != skip and rng.random() >= self.k.rfid_miss
             ]
-            if others and self.rng.random() < self.k.cross_read:
-                reads.append({"epc": self.rng.choice(others), "antenna": 1,
-                              "rssi": round(self.rng.uniform(-80, -70), 1), "ts": now})  # fmt: skip
+            cross, pick = rng.random(), rng.random()  # (drawn whoever else is in the store)
+            if others and cross < self.k.cross_read:
+                reads.append({"epc": others[int(pick * len(others))], "antenna": 1,
+                              "rssi": round(rng.uniform(-80, -70), 1), "ts": now})  # fmt: skip
             if reads:
                 await gate.event("reads", reads=reads)
             await asyncio.sleep(0.1)
@@ -296,7 +304,7 @@ class StoreRun:
     async def _leave_rfid_box(self, sh: Shopper) -> None:
         for attempt in range(2):
             async with self.vestibule:  # the exit zone is single file
-                await self.read_tags("gate-exit", sh.all_epcs())
+                await self.read_tags("gate-exit", sh)
                 if await self._leave(sh, "door-out", alarm_reader="gate-exit"):
                     return
                 await asyncio.sleep(self.k.step_s)  # staff take a blocked shopper aside
@@ -315,7 +323,7 @@ class StoreRun:
             omark = len(outer.commands_received)
             t0 = time.monotonic()
             # A thief's item sits in a foil-lined bag: no tag read, but the camera sees it.
-            await self.read_tags("gate-vestibule", sh.all_epcs(), skip=sh.hidden)
+            await self.read_tags("gate-vestibule", sh, skip=sh.hidden)
             await self._count(sh)
             await inner.passage("out", session=sh.session, track=sh.track)
             await self._exit_through(sh, outer, omark, t0)
@@ -326,10 +334,11 @@ class StoreRun:
         if cam is None:
             return
         counts = []
+        rng = stream(sh.rng)
         for gtin, n in sorted(sh.holding.items()):
-            seen = sum(self.rng.random() >= self.k.vision_miss for _ in range(n))
+            seen = sum(rng.random() >= self.k.vision_miss for _ in range(n))
             if seen:
-                score = round(self.rng.uniform(0.85, 0.99), 2)
+                score = round(rng.uniform(0.85, 0.99), 2)
                 counts.append({"gtin": gtin, "count": seen, "score": score})
         await cam.event("items", counts=counts, total=sum(c["count"] for c in counts))
 

@@ -91,6 +91,9 @@ class Shopper:
     #: RFID models: the EPCs of the units they hold.
     epcs: dict[str, list[str]] = field(default_factory=dict)
     hidden: str | None = None
+    #: This shopper's own random stream (their list, put-backs and what the devices
+    #: make of them), so a seed gives the same visits however the shoppers interleave.
+    rng: random.Random = field(default_factory=random.Random)
     session: str | None = None
     #: Payments (rfid_box QR) and what the shopper saw happen.
     payments: list[str] = field(default_factory=list)
@@ -119,6 +122,12 @@ def epc_of(gtin14: str, serial: int) -> str:
     indicator; the catalog's items are all 690123x)."""
     indicator, body = gtin14[0], gtin14[1:13]
     return sgtin96_hex(body[:7], indicator + body[7:], serial)
+
+
+def stream(rng: random.Random) -> random.Random:
+    """A stream of its own for one step, drawn from ``rng`` with a single draw: what the
+    step draws (which may depend on timing) does not shift the draws after it."""
+    return random.Random(rng.getrandbits(64))
 
 
 def shopping_list(rng: random.Random, gtins: list[str], lo: int, hi: int) -> list[str]:
