@@ -16,7 +16,7 @@ stopped, and exit-request-to-door-open p50/p99 (seen from the door).
 Goals: >= 99 % exact, <= 2 % reviewed, 0 silent unpaid exits, exit p99 < 1 s.
 
     .venv/bin/python -m bench.checkout [--models grab_and_go,rfid_box,exit_gate]
-        [--seeds 5] [--shoppers 20] [--fire] [--no-reach] [--no-stance]
+        [--seeds 5] [--first-seed 1] [--shoppers 20] [--fire] [--no-reach] [--no-stance]
         [--vision-miss F] [--track-miss F] [--overhead-miss F] [--overhead-swap F]
         [--side-reach F] [--crowd-at shelf|slot] [--reasons]
 """
@@ -84,6 +84,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument(
+        "--first-seed",
+        type=int,
+        default=1,
+        help="seeds first..first+seeds-1 (each shopper's visit is the same for a seed: "
+        "play one that went wrong again with --first-seed N --seeds 1)",
+    )
     ap.add_argument("--shoppers", type=int, default=20)
     ap.add_argument("--fire", action="store_true", help="a fire alarm in every run")
     ap.add_argument(
@@ -121,7 +128,7 @@ def main() -> None:
         task = progress.add_task("scenarios", total=len(models) * args.seeds)
         for model in models:
             reports = []
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 knobs = Knobs(
                     model=model,
                     shoppers=args.shoppers,
@@ -158,7 +165,9 @@ def main() -> None:
                             )
                 progress.advance(task)
             rows[model] = combine(reports)
-    table = Table(title=f"unmanned checkout, {args.seeds} seeds x {args.shoppers} shoppers"
+    last = args.first_seed + args.seeds - 1
+    seeds = f"seeds {args.first_seed}-{last}"
+    table = Table(title=f"unmanned checkout, {seeds} x {args.shoppers} shoppers"
                   + (" with a fire alarm" if args.fire else "")
                   + (", shelves without reach" if args.no_reach else "")
                   + (", without where shoppers stand" if args.no_stance else "")

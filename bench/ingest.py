@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
+from bench.broker import mosquitto, mosquitto_exe
 from bench.ingest_drain import (
     FILTER,
     HUB_CLIENT,
@@ -50,8 +51,6 @@ from bench.ingest_load import (
     STORE,
     BenchError,
     child,
-    mosquitto,
-    mosquitto_exe,
     publish,
     recv,
     session,
@@ -216,7 +215,7 @@ def run_bench(opts: Options) -> Figures:
     preloads: list[float] = []
     with (
         tempfile.TemporaryDirectory(prefix="storehub-bench-") as tmp,
-        mosquitto(Path(tmp), max(10 * opts.events, 1_000_000)) as port,
+        mosquitto(Path(tmp), queued=max(10 * opts.events, 1_000_000)) as port,
     ):
         bench = Bench(opts, Path(tmp), port)
         for r in range(opts.rounds):  # alternate who drains first

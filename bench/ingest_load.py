@@ -3,26 +3,19 @@ sessions, the spawned child processes every part runs in, and the publishers."""
 
 from __future__ import annotations
 
-import getpass
 import multiprocessing as mp
-import os
 import resource
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as MpEvent
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict
-
-from hub.broker import free_port
 
 STORE = "s1"
 INFLIGHT = 1000  # the broker's max_inflight_messages, and each publisher's window
@@ -35,28 +28,6 @@ class BenchError(RuntimeError):
 
 
 # -- broker and sessions ------------------------------------------------------
-
-
-@contextmanager
-def mosquitto(workdir: Path, queued: int) -> Iterator[int]:
-    """A throwaway anonymous Mosquitto on a free loopback port; yields the port."""
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        f"max_inflight_messages {INFLIGHT}\nmax_queued_messages {queued}\n"
-        # As root Mosquitto would otherwise switch to the 'mosquitto' user.
-        + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
-    )
-    proc = subprocess.Popen(
-        [mosquitto_exe(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        session(port, "bench-probe", None)  # returns once the broker takes clients
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def session(port: int, client_id: str, topic: str | None, timeout: float = 10) -> None:
@@ -131,10 +102,6 @@ def cpu_s() -> float:
     """CPU seconds of this process so far, all threads, user + system."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def mosquitto_exe() -> str:
-    return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 # -- publishers ------------------------------------------------------------------

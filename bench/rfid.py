@@ -32,7 +32,6 @@ spends ~0.5 ms of CPU per message: on a small machine it would starve the hub);
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import multiprocessing as mp
 import os
@@ -41,7 +40,6 @@ import resource
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,8 +58,8 @@ from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
+from bench.broker import mosquitto
 from devices.rfid_gate.epc import gtin_to_sgtin_hex
-from hub.broker import free_port
 from hub.config import EnvSettings, load_config
 from hub.hub import Hub, Plugin
 from rules import gate
@@ -135,27 +133,6 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 # -- broker and store ------------------------------------------------------------
-
-
-@contextmanager
-def mosquitto(workdir: Path) -> Iterator[int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        f"max_inflight_messages {INFLIGHT}\nmax_queued_messages 1000000\n"
-        + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
-    )
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _connect(mqtt.Client(CallbackAPIVersion.VERSION2, client_id="probe"), port).disconnect()
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _connect(client: mqtt.Client, port: int, timeout: float = 10) -> mqtt.Client:

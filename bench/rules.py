@@ -28,20 +28,16 @@ turn off its editor, update check and telemetry, so it talks to loopback only.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import logging
 import multiprocessing as mp
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,6 +48,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
+
+from bench.broker import mosquitto
+from hub.broker import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = REPO / "bench" / ".node"
@@ -279,43 +278,6 @@ def process_cpu(pid: int) -> float:
 
 
 # -- the systems ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def mosquitto(workdir: Path) -> Iterator[int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_inflight_messages 1000\nmax_queued_messages 1000000\n"
-        + (f"user {getpass.getuser()}\n" if os.geteuid() == 0 else "")
-    )
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen(
-        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_port(port)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 async def run_storehub(port: int, n: int, events: int, workdir: Path) -> Rate:
