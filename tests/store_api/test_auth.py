@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from hub import auth
-from hub.db import MIGRATIONS, migrate
+from hub.db import migrate
 from hub.hub import Hub
+from hub.migrations import MIGRATIONS
 from tests.store_api.conftest import Tokens, bearer, make_token, raise_alert
 from tests.store_api.fake_engine import install_fake_engine
 
