@@ -163,6 +163,8 @@ def main() -> None:
                                 f" {o.charged}, took {o.truth}",
                                 markup=False,
                             )
+                            for ln in o.trace:
+                                progress.console.print(f"    {ln}", markup=False)
                 progress.advance(task)
             rows[model] = combine(reports)
     last = args.first_seed + args.seeds - 1

@@ -1,4 +1,5 @@
-"""HQ price batches: the request (validated at the boundary), idempotency, progress.
+"""HQ price batches: the request (validated at the boundary), the rows it adds, idempotency,
+progress.
 
 A batch is identified by its idempotency key: sending the same key again
 returns the first batch's progress and changes nothing; the same key with a
@@ -17,12 +18,16 @@ import hashlib
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hub.catalog import GtinError, normalise_gtin
 from hub.errors import HubError
+from hub.esl.prices import PriceRow, PromoRow
+from hub.pricing.money import MoneyError, to_minor
 
 State = Literal["scheduled", "queued", "rendered", "sent", "confirmed", "failed", "skipped"]
 ORDER: dict[State, int] = {
@@ -36,6 +41,8 @@ ORDER: dict[State, int] = {
 }
 FINAL = frozenset({"confirmed", "failed", "skipped"})
 Money = Annotated[str, StringConstraints(pattern=r"^\d{1,9}(\.\d{1,3})?$")]
+#: Unit pricing from a batch: GTIN → (content quantity, its unit, the basis shown).
+Units = dict[str, tuple[float, str, str]]
 Scope = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")]
 
 
@@ -227,3 +234,53 @@ def load_batches(conn: sqlite3.Connection) -> list[BatchProgress]:
     for b in out.values():
         b.dirty.clear()
     return list(out.values())
+
+
+def batch_rows(
+    batch: PriceBatchIn, batch_id: str, effective: float, currency_of: Callable[[str], str]
+) -> tuple[list[PriceRow], list[PromoRow], Units]:
+    """The rows a batch adds: shelf prices (``effective`` where a price has none),
+    promotions (in the currency ``currency_of(gtin)`` says the item is sold in) and unit
+    pricing (:data:`Units`). :class:`BadBatch` names the first bad entry."""
+    prices: list[PriceRow] = []
+    promos: list[PromoRow] = []
+    units: Units = {}
+    try:
+        for i, p in enumerate(batch.prices):
+            where = f"prices[{i}]"
+            gtin = normalise_gtin(p.gtin)
+            prices.append(
+                PriceRow(
+                    gtin,
+                    to_minor(p.price, p.currency),
+                    p.currency,
+                    p.effective if p.effective is not None else effective,
+                    p.group,
+                    p.zone,
+                    batch_id,
+                )
+            )
+            if p.content and p.unit_basis:
+                qty, unit = parse_units(p.content)
+                units[gtin] = (qty, unit, p.unit_basis)
+        for i, q in enumerate(batch.promotions):
+            where = f"promotions[{i}]"
+            gtin = normalise_gtin(q.gtin)
+            if q.end <= q.start:
+                raise BadBatch(f"{where}: end must be after start")
+            currency = currency_of(gtin)
+            promos.append(
+                PromoRow(
+                    gtin,
+                    to_minor(q.price, currency),
+                    q.start,
+                    q.end,
+                    q.text,
+                    q.group,
+                    q.zone,
+                    batch_id,
+                )
+            )
+    except (GtinError, MoneyError) as exc:
+        raise BadBatch(f"{where}: {exc}") from None
+    return prices, promos, units

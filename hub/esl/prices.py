@@ -164,3 +164,16 @@ def write_rows(
         " created) VALUES (?,?,?,?,?,?,?,?,?)",
         [(r.gtin, r.group, r.zone, r.price, r.start, r.end, r.text, r.batch, now) for r in promos],
     )
+
+
+def write_units(
+    conn: sqlite3.Connection, units: dict[str, tuple[float, str, str]], now: float
+) -> None:
+    """Unit pricing (GTIN → content quantity, unit, basis), the latest per item."""
+    conn.executemany(
+        "INSERT INTO esl_units(gtin, content_qty, content_unit, basis, updated)"
+        " VALUES (?,?,?,?,?) ON CONFLICT(gtin) DO UPDATE SET"
+        " content_qty=excluded.content_qty, content_unit=excluded.content_unit,"
+        " basis=excluded.basis, updated=excluded.updated",
+        [(g, q, u, b, now) for g, (q, u, b) in units.items()],
+    )

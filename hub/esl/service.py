@@ -32,8 +32,8 @@ from hub.esl.batches import (
     IdempotencyConflict,
     PriceBatchIn,
     State,
+    batch_rows,
     load_batches,
-    parse_units,
     write_batch,
     write_progress,
 )
@@ -41,13 +41,12 @@ from hub.esl.content import PANELS, LabelContent, PanelKey, Rendered, RenderJob,
 from hub.esl.health import Health
 from hub.esl.labels import Binding, BindingEvent, Label, Labels, write_binding
 from hub.esl.pool import RenderPool
-from hub.esl.prices import PriceBook, PriceRow, PromoRow, write_rows
+from hub.esl.prices import PriceBook, write_rows, write_units
 from hub.esl.published import follow_catalog
 from hub.esl.settings import EslSettings, load_settings
 from hub.esl.shelf import label_content
 from hub.esl.transport import Delivery, RetryPolicy, Stage, Transport
 from hub.events import CommandOutcome
-from hub.pricing.money import MoneyError, to_minor
 
 if TYPE_CHECKING:
     from hub.hub import Hub
@@ -176,19 +175,13 @@ class EslService:
         now = self.clock()
         effective = batch.effective if batch.effective is not None else now
         progress = BatchProgress(uuid.uuid4().hex[:16], key, body_hash, now, effective)
-        prices, promos, units = self._rows(batch, progress.id, effective)
+        prices, promos, units = batch_rows(batch, progress.id, effective, self._currency)
         self._by_key[key] = self.batches[progress.id] = progress
 
         def write(conn: sqlite3.Connection) -> None:
             write_batch(conn, progress, by, len(prices), len(promos))
             write_rows(conn, prices, promos, now)
-            conn.executemany(
-                "INSERT INTO esl_units(gtin, content_qty, content_unit, basis, updated)"
-                " VALUES (?,?,?,?,?) ON CONFLICT(gtin) DO UPDATE SET"
-                " content_qty=excluded.content_qty, content_unit=excluded.content_unit,"
-                " basis=excluded.basis, updated=excluded.updated",
-                [(g, q, u, b, now) for g, (q, u, b) in units.items()],
-            )
+            write_units(conn, units, now)
 
         try:
             await self.hub.journal.call(write)
@@ -223,52 +216,6 @@ class EslService:
             len(promos),
         )
         return progress.summary()
-
-    def _rows(
-        self, batch: PriceBatchIn, batch_id: str, effective: float
-    ) -> tuple[list[PriceRow], list[PromoRow], dict[str, tuple[float, str, str]]]:
-        prices: list[PriceRow] = []
-        promos: list[PromoRow] = []
-        units: dict[str, tuple[float, str, str]] = {}
-        try:
-            for i, p in enumerate(batch.prices):
-                where = f"prices[{i}]"
-                gtin = normalise_gtin(p.gtin)
-                prices.append(
-                    PriceRow(
-                        gtin,
-                        to_minor(p.price, p.currency),
-                        p.currency,
-                        p.effective if p.effective is not None else effective,
-                        p.group,
-                        p.zone,
-                        batch_id,
-                    )
-                )
-                if p.content and p.unit_basis:
-                    qty, unit = parse_units(p.content)
-                    units[gtin] = (qty, unit, p.unit_basis)
-            for i, q in enumerate(batch.promotions):
-                where = f"promotions[{i}]"
-                gtin = normalise_gtin(q.gtin)
-                if q.end <= q.start:
-                    raise BadBatch(f"{where}: end must be after start")
-                currency = self._currency(gtin)
-                promos.append(
-                    PromoRow(
-                        gtin,
-                        to_minor(q.price, currency),
-                        q.start,
-                        q.end,
-                        q.text,
-                        q.group,
-                        q.zone,
-                        batch_id,
-                    )
-                )
-        except (GtinError, MoneyError) as exc:
-            raise BadBatch(f"{where}: {exc}") from None
-        return prices, promos, units
 
     def _currency(self, gtin: str) -> str:
         item = self.catalog.get(gtin)

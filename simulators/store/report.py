@@ -23,6 +23,9 @@ class Outcome:
     silent_unpaid: bool
     #: Why the session's bill went to review (the review's reason), if it did.
     review_reason: str | None = None
+    #: A charge that went out wrong without review: what happened at the shelves the
+    #: shopper used, and the session's cart lines with each sensor's word.
+    trace: list[str] = field(default_factory=list)
 
     @property
     def exact(self) -> bool:

@@ -72,6 +72,9 @@ class StoreRun:
         self.entry = asyncio.Lock()
         self.counter = asyncio.Lock()
         self.vestibule = asyncio.Lock()
+        #: What happened, for a person tracing a wrong charge: "TS TRACK ACTION GTIN
+        #: SHELF/SLOT ..." per hand (what each sensor made of it after), and the
+        #: counter's and the doors' moments.
         self.log: list[str] = []
         self.weights = {i["gtin"]: float(i["weight_g"]) for i in catalog_items()}
 
@@ -250,21 +253,25 @@ class StoreRun:
         # Every draw up front, whoever else is at the shelf: the same seed, the same hand.
         arm_miss, swap, other, miss, untracked = (rng.random() for _ in range(5))
         conf, noise = round(rng.uniform(0.85, 0.99), 2), rng.gauss(0.0, k.weight_noise_g)
+        at = self.at_shelf[shelf.device_id]
+        arm = camera = "-"  # (what the ceiling and the camera saw: "-" nothing)
         if arm_miss >= k.overhead_miss:
             arm = sh.track
-            at = self.at_shelf[shelf.device_id]
             near = [t for t, s in at.items() if t != arm and slot in shelf.within_reach(s)]
             if near and swap < k.overhead_swap:
                 arm = near[int(other * len(near))]
             await shelf.reached(slot, arm)
         if not hidden and miss >= k.vision_miss:
             track = None if untracked < k.track_miss else sh.track
+            camera = track or "a hand"
             await shelf.action(slot, "pick" if action == "pick" else "put", gtin, 1, conf, track)
         shelf.grams[slot] += sign * self.weights[gtin]
         await asyncio.sleep(shelf.config.settle_s)  # the scale settles
         reading = shelf.grams[slot] + noise
         self.log.append(
             f"{time.time():.3f} {sh.track} {action} {gtin[-4:]} {shelf.device_id}/{slot}"
+            f" (stands at {at.get(sh.track)}; arm: {arm}, camera: {camera},"
+            f" at the shelf: {' '.join(f'{t}@{s}' for t, s in at.items())})"
         )
         await shelf.weight(slot, round(reading, 1))
 

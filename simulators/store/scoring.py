@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from hub.checkout.sales import load_sale
 from hub.db import connect_reader
 from hub.unmanned import review as rv
+from hub.unmanned import sessions as ss
 from hub.unmanned.review import Correction
 from simulators.store.report import Outcome
 
@@ -94,7 +95,55 @@ async def score(run: StoreRun, *, staff: bool = True) -> tuple[list[Outcome], in
                 reason.get(sh.session) if sh.session else None,
             )
         )
+        wrong = not out[-1].exact and not out[-1].reviewed and not sh.thief
+        out[-1].trace = trace(run, sh) if wrong else []
     return out, len(everything)
+
+
+#: Seconds either side of a shopper's hands in which the others' hands at the same shelf
+#: are part of their trace.
+TRACE_AROUND_S = 3.0
+
+
+def trace(run: StoreRun, sh: Shopper) -> list[str]:
+    """What a person needs to see why a charge came out wrong: every hand at the shelves
+    the shopper used around their own (:func:`hands_around`), then the session's cart
+    lines with their evidence (:func:`cart_lines`)."""
+    conn = connect_reader(run.hub.db_path)
+    try:
+        session = ss.load_one(conn, sh.session) if sh.session else None
+    finally:
+        conn.close()
+    return hands_around(run.log, sh.track) + (cart_lines(session) if session else [])
+
+
+def hands_around(log: list[str], track: str, around_s: float = TRACE_AROUND_S) -> list[str]:
+    """The scenario log's hands ("TS TRACK ACTION GTIN SHELF/SLOT ...") at a shelf within
+    ``around_s`` of one of ``track``'s hands there, in order."""
+    hands = []
+    for ln in log:
+        f = ln.split()
+        if len(f) > 4 and f[2] in ("pick", "put") and "/" in f[4]:
+            hands.append((float(f[0]), f[1], f[4].split("/")[0], ln))
+    mine = [(ts, shelf) for ts, who, shelf, _ in hands if who == track]
+    return [
+        ln
+        for ts, _, shelf, ln in hands
+        if any(s == shelf and abs(t - ts) <= around_s for t, s in mine)
+    ]
+
+
+def cart_lines(session: ss.ShopperSession) -> list[str]:
+    """A session's cart lines, each with every sensor's word on it."""
+    out = []
+    for line in session.cart.values():
+        out.append(f"cart {line.gtin} × {line.qty} ({line.confidence:.2f})")
+        out.extend(
+            f"  {e.ts:.3f} {e.source} {e.device}/{e.slot or '-'} {e.confidence:.2f}"
+            f" [{' '.join(e.tracks)}]{': ' + e.note if e.note else ''}"
+            for e in line.evidence
+        )
+    return out
 
 
 async def _settle_dispute(
