@@ -492,4 +492,8 @@ MIGRATIONS: list[str] = [
         loaded REAL NOT NULL
     );
     """,
+    # a session's reviews (a review shows staff what else the shopper was asked to pay)
+    """
+    CREATE INDEX unmanned_reviews_session ON unmanned_reviews(session, created);
+    """,
 ]

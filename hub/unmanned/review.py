@@ -95,6 +95,28 @@ def load(conn: sqlite3.Connection, review_id: str) -> Review | None:
     return None if row is None else Review.model_validate_json(row[0])
 
 
+def of_session(conn: sqlite3.Connection, session: str) -> list[Review]:
+    """A session's reviews, oldest first (a dispute once staff charged it to the session)."""
+    rows = conn.execute(
+        "SELECT data FROM unmanned_reviews WHERE session = ? ORDER BY created", (session,)
+    ).fetchall()
+    return [Review.model_validate_json(r[0]) for r in rows]
+
+
+def owed_elsewhere(r: Review, others: list[Review]) -> dict[str, int]:
+    """GTIN → units the session of ``r`` is asked to pay on its other reviews that are not
+    paid: waiting for staff, or decided and their payment failed. Staff correcting ``r``
+    leave these out, or the shopper is charged twice for one item."""
+    out: dict[str, int] = {}
+    for o in others:
+        if o.id == r.id or o.session != r.session or o.status not in ("pending", "payment_failed"):
+            continue
+        asked = o.final if o.status == "payment_failed" and o.final is not None else o.bill
+        for ln in asked.lines:
+            out[ln.gtin] = out.get(ln.gtin, 0) + ln.qty
+    return out
+
+
 def listing(conn: sqlite3.Connection, status: str | None = None, limit: int = 200) -> list[Review]:
     if status is None:
         rows = conn.execute(

@@ -48,6 +48,9 @@ class _Counter:
     away: bool = False
     #: When the waiting payment's bill was made (a tag read since, not on it, is late).
     billed_at: float = 0.0
+    #: A bill is being made (its payment not started yet), or a payment's end handled:
+    #: nothing else is billed meanwhile, or a tick would bill the same tags again.
+    starting: bool = False
     #: Tags of a payment that did not go through → when: billed again only when read
     #: after that (not from the reads that made the failed bill).
     retry: dict[str, float] = field(default_factory=dict)
@@ -163,6 +166,16 @@ class RfidBox(Exits):
         await svc.cashier.cancel(payment_id)
 
     async def bill_counter(self, epcs: list[str], now: float) -> None:
+        c = self.counter
+        if c.starting:
+            return  # (its tags stay fresh: billed once that bill is made, if not on it)
+        c.starting = True
+        try:
+            await self._bill_counter(epcs, now)
+        finally:
+            c.starting = False
+
+    async def _bill_counter(self, epcs: list[str], now: float) -> None:
         svc, c = self.svc, self.counter
         assert svc.cashier is not None and self.cfg.counter_reader is not None
         lines = self.rfid_lines(self.cfg.counter_reader, epcs, now)
@@ -205,9 +218,19 @@ class RfidBox(Exits):
             svc.command(self.cfg.counter_kiosk, "payment", **args)
 
     async def payment_final(self, payment: Payment, draft: Draft, done: Completed | None) -> None:
-        c, svc = self.counter, self.svc
+        c = self.counter
         if payment.id != c.payment:
             return
+        # Nothing else is billed until this is through: a tick billing the tags read
+        # late meanwhile would bill them without their shopper, and twice.
+        c.starting = True
+        try:
+            await self._payment_final(payment, done)
+        finally:
+            c.starting = False
+
+    async def _payment_final(self, payment: Payment, done: Completed | None) -> None:
+        c, svc = self.counter, self.svc
         c.payment, owner, c.paying_for = None, c.paying_for, None
         now = svc.clock()
         if done is None:
@@ -231,5 +254,5 @@ class RfidBox(Exits):
             late = self.fresh(svc.reads.get(reader, {}), since)
             if late:
                 c.owner, c.member, c.since = owner, owner.member if owner else None, now
-                await self.bill_counter(sorted(late), now)
+                await self._bill_counter(sorted(late), now)
                 c.owner, c.member = None, None

@@ -42,6 +42,8 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         honest = [o for o in self.outcomes if not o.thief]
+        # A thief who carried nothing out (put it all back) stole nothing: not counted.
+        thieves = [o for o in self.outcomes if o.thief and o.truth]
         lat = sorted(o.latency for o in self.outcomes if o.latency is not None)
 
         def pct(q: float) -> float | None:
@@ -61,13 +63,13 @@ class Report:
             "corrected": reviews.count("corrected"),
             "wrong_auto_charges": sum(1 for o in honest if not o.exact and not o.reviewed),
             "silent_unpaid_exits": sum(o.silent_unpaid for o in self.outcomes),
-            "thieves_alarmed": sum(o.thief and o.alarmed for o in self.outcomes),
+            "thieves_alarmed": sum(o.alarmed for o in thieves),
             # Stopped at the door, or billed for everything they took.
             "thieves_caught": sum(
-                o.thief and (o.alarmed or all(o.charged.get(g, 0) >= n for g, n in o.truth.items()))
-                for o in self.outcomes
+                o.alarmed or all(o.charged.get(g, 0) >= n for g, n in o.truth.items())
+                for o in thieves
             ),
-            "thieves": sum(o.thief for o in self.outcomes),
+            "thieves": len(thieves),
             "declined": sum(o.exit == "declined" for o in self.outcomes),
             "stuck": sum(o.exit == "stuck" for o in self.outcomes),
             "exit_p50_s": pct(0.5),

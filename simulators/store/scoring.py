@@ -3,6 +3,7 @@ are compared with what its shopper really carried out."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from hub.checkout.sales import load_sale
@@ -43,10 +44,14 @@ async def score(run: StoreRun, *, staff: bool = True) -> tuple[list[Outcome], in
         reviews = await run.hub.journal.call(lambda c: rv.listing(c, "pending", 10_000))
     for r in reviews:
         sh = by_session.get(r.session or "")
-        # What the shopper carried out that was not charged yet (a pick decided after
-        # the exit's bill is reviewed on its own, as is a dispute).
+        # What the shopper carried out that was not charged yet, less what their other
+        # reviews ask (the page shows those: a pick decided after the exit's bill, a
+        # dispute charged to them whose payment failed).
         got = paid_by(sh, charged_by(run)) if sh else {}
-        truth = {g: n - got.get(g, 0) for g, n in sh.holding.items()} if sh else {}
+        owed = rv.owed_elsewhere(
+            r, await run.hub.journal.call(partial(rv.of_session, session=r.session or ""))
+        )
+        truth = {g: n - got.get(g, 0) - owed.get(g, 0) for g, n in sh.holding.items()} if sh else {}
         truth = {g: n for g, n in truth.items() if n > 0}
         billed = {ln.gtin: ln.qty for ln in r.bill.lines}
         if billed == truth:

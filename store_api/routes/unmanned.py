@@ -147,6 +147,13 @@ class CorrectionOut(Out):
     qty: int
 
 
+class OtherReviewOut(Out):
+    id: str
+    status: rv.Status
+    reason: str
+    lines: list[CorrectionOut] = Field(description="What it asks: as decided, else as billed")
+
+
 class ReviewOut(Out):
     id: str
     session: str | None
@@ -164,6 +171,12 @@ class ReviewOut(Out):
     candidates: list[str] = Field(
         description="A dispute (a pick the sensors could not tell whose): the sessions one of"
         " whom took it, the hub's best guess first; `session` is the one staff named"
+    )
+    also: list[OtherReviewOut] = Field(
+        default_factory=list,
+        description="The session's other reviews, oldest first (a dispute charged to it, a"
+        " bill whose payment failed): what a pending or failed one asks is owed there already,"
+        " not to be added here",
     )
 
 
@@ -264,7 +277,16 @@ def _reviews_out(conn: Any, reviews: list[rv.Review]) -> list[ReviewOut]:
     for r in reviews:
         sale = load_sale(conn, r.sale_id) if r.sale_id else None
         charged = sale[0].total if sale else None
-        out.append(ReviewOut.model_validate({**r.model_dump(mode="json"), "charged": charged}))
+        also = [
+            OtherReviewOut(
+                id=o.id, status=o.status, reason=o.reason,
+                lines=[CorrectionOut(gtin=ln.gtin, qty=ln.qty) for ln in (o.final or o.bill).lines],
+            )
+            for o in (rv.of_session(conn, r.session) if r.session else [])
+            if o.id != r.id
+        ]  # fmt: skip
+        data = {**r.model_dump(mode="json"), "charged": charged, "also": also}
+        out.append(ReviewOut.model_validate(data))
     return out
 
 

@@ -480,6 +480,12 @@ function renderReview() {
   // Why it is here: the sensors' reasons, or the exit's (an emergency, a declined payment).
   const why = data.reason === bill.reasons.join("; ") ? bill.reasons : [data.reason, ...bill.reasons];
   $("review-reasons").replaceChildren(...why.map((text) => el("li", {}, text)));
+  // The session's other reviews: what a waiting or failed one asks is owed there already.
+  const also = data.also || [];
+  $("review-also-box").hidden = also.length === 0;
+  $("review-also").replaceChildren(...also.map((o) => el("li", { dataset: { reviewId: o.id } },
+    `${o.lines.map((ln) => `${ln.qty} × ${ln.gtin}`).join(", ") || "nothing"}`
+    + ` · ${o.status.replace("_", " ")} · ${o.reason}`)));
   $("review-lines").replaceChildren(
     ...bill.lines.map((ln) => lineRow(ln.gtin, ln.name, ln, staff, bill.currency)),
     ...added.map((g) => lineRow(g, `Item ${g.replace(/^0+/, "")}`, null, staff, bill.currency)),

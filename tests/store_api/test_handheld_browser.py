@@ -296,3 +296,36 @@ async def test_staff_name_who_took_a_disputed_pick(unmanned_served: Served, brow
     assert off == "true" and toast.startswith("Charged")
     decided = await hub.journal.call(lambda c: load_review(c, dispute.id))
     assert decided is not None and (decided.status, decided.session) == ("charged", b.id)
+
+
+async def test_a_bill_shows_what_else_its_shopper_owes(
+    unmanned_served: Served, browser: Any
+) -> None:
+    # The dispute staff charged to a shopper whose card declined: their bill, opened
+    # next, lists it, so staff do not add that item to the bill again.
+    served = unmanned_served
+    hub = served.hub
+    svc = await unmanned_running(hub)
+    token = await make_token(hub, "li.wei", "staff")
+    a = await shopper(svc, {}, pay_token="declined-card-9")
+    b = await shopper(svc, {})
+    bill, _ = svc.bill(None, device="shelf-1", extra=[CartLine(gtin=TEA, qty=1, confidence=0.4)])
+    dispute = await svc.to_review(None, bill, "who took it?", candidates=(a.id, b.id))
+    failed = await svc.decide(dispute.id, "confirmed", by="li.wei", session=a.id)
+    assert failed.status == "payment_failed"
+    mine, _ = svc.bill(a, device="door-out", extra=[CartLine(gtin=SOY, qty=1)])
+    review = await svc.to_review(a, mine, "payment declined; let out by li.wei")
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
+    card = f"#reviews li[data-review-id='{review.id}']"
+
+    def open_bill() -> str:
+        browser.get(served.url + "/")
+        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
+        browser.find_element(By.ID, "signin-button").click()
+        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card)))
+        browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+        return str(wait.until(ec.visibility_of_element_located((By.ID, "review-also-box"))).text)
+
+    text = await in_thread(open_bill)
+    assert f"1 × {TEA}" in text and "payment failed" in text and "who took it?" in text

@@ -19,6 +19,7 @@ import pytest
 from hub.checkout.sales import load_sale
 from hub.hub import Hub
 from hub.state import attach as attach_flags
+from hub.unmanned.review import Review, of_session, owed_elsewhere
 from hub.unmanned.review import load as load_review
 from hub.unmanned.service import UnmannedService
 from hub.unmanned.sessions import CartLine
@@ -259,6 +260,37 @@ async def test_a_dispute_is_charged_to_the_session_staff_name(
     assert (done["status"], done["session"], done["charged"]) == ("charged", b.id, 450)
 
 
+async def test_a_review_shows_what_else_its_shopper_is_asked_to_pay(
+    svc: UnmannedService, client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    # A declined card: the dispute staff charged to the shopper failed to pay. Their
+    # bill, reviewed next, shows it, so whoever corrects the bill does not add that item
+    # again (the shopper would owe it twice).
+    a = await shopper(svc, {}, pay_token="declined-card-9")
+    b = await shopper(svc, {}, pay_token="card-b")
+    bill, _ = svc.bill(None, device="shelf-1", extra=[CartLine(gtin=TEA, qty=1, confidence=0.4)])
+    dispute = await svc.to_review(None, bill, "who took it?", candidates=(a.id, b.id))
+    h = bearer(tokens.staff)
+    url = f"/unmanned/reviews/{dispute.id}/confirm"
+    failed = (await client.post(url, json={"session": a.id}, headers=h)).json()
+    assert (failed["status"], failed["session"]) == ("payment_failed", a.id)
+    _, theirs = await pending_review(svc, {SOY: 1}, pay_token="declined-card-9")
+    # The same shopper's bill, as the exit queued it after the card declined.
+    mine, _ = svc.bill(a, device="door-out", extra=[CartLine(gtin=SOY, qty=1)])
+    review = await svc.to_review(a, mine, "payment declined; let out by floor-1")
+    got = (await client.get(f"/unmanned/reviews/{review.id}", headers=h)).json()
+    assert got["also"] == [
+        {"id": dispute.id, "status": "payment_failed", "reason": "who took it?",
+         "lines": [{"gtin": TEA, "qty": 1}]},
+    ]  # fmt: skip
+    # The dispute shows the bill back; another shopper's review shows neither.
+    listed = (await client.get("/unmanned/reviews", headers=h)).json()["items"]
+    also = {r["id"]: [o["id"] for o in r["also"]] for r in listed}
+    assert also[dispute.id] == [review.id] and also[theirs.id] == []
+    others = await svc.hub.journal.call(lambda c: of_session(c, a.id))
+    assert owed_elsewhere(load_one(others, review.id), others) == {TEA: 1}
+
+
 async def test_dismiss_charges_nothing_and_needs_a_note(
     hub: Hub, svc: UnmannedService, client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
@@ -339,3 +371,7 @@ async def test_not_enabled_in_the_demo_store(tmp_path: Path, mosquitto: Mosquitt
                 write = await c.post("/unmanned/reviews/rv-1/confirm", headers=bearer(token))
                 assert write.status_code == 409
                 assert write.json()["detail"] == "unmanned checkout is not enabled in this store"
+
+
+def load_one(reviews: list[Review], review_id: str) -> Review:
+    return next(r for r in reviews if r.id == review_id)

@@ -35,6 +35,7 @@ async def test_shoppers_leave_billed_and_the_thief_does_not_leave_silently(
     # counter and the door stays shut; at the exit gate the camera counts the item whose
     # tag a foil bag hides; on the shelves the scale weighs what the camera did not see.
     thief = next(o for o in report.outcomes if o.thief)
+    assert thief.truth and s["thieves"] == 1  # (carried something out)
     assert s["thieves_caught"] == 1
     if model == "rfid_box":
         assert thief.alarmed and thief.exit == "blocked"
