@@ -22,6 +22,7 @@ import pytest
 
 from hub.checkout.sales import load_sale
 from hub.unmanned.review import load as load_review
+from hub.unmanned.service import UnmannedService
 from hub.unmanned.sessions import CartLine
 from tests.conftest import Mosquitto, eventually
 from tests.paho_device import PahoDevice
@@ -187,22 +188,37 @@ async def unmanned_served(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator
         yield served
 
 
+async def staff_of(served: Served) -> tuple[UnmannedService, str]:
+    """The served hub's running unmanned service, and a staff token ("li.wei")."""
+    return await unmanned_running(served.hub), await make_token(served.hub, "li.wei", "staff")
+
+
+def to_reviews(browser: Any, wait: Any, url: str, token: str) -> None:
+    """Sign in on the page with ``token`` and go to the Reviews view."""
+    browser.get(url + "/")
+    wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
+    browser.find_element(By.ID, "signin-button").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
+
+
+def open_card(browser: Any, wait: Any, card: str) -> None:
+    """Open the review whose card in the queue ``card`` selects."""
+    wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card)))
+    browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+
+
 async def test_staff_correct_a_bill_in_the_reviews_view(
     unmanned_served: Served, browser: Any
 ) -> None:
     served = unmanned_served
     hub = served.hub
-    svc = await unmanned_running(hub)
-    token = await make_token(hub, "li.wei", "staff")
+    svc, token = await staff_of(served)
     _, review = await pending_review(svc, {TEA: 1, CRACKERS: 2})
     wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
     card = f"#reviews li[data-review-id='{review.id}']"
 
     def open_reviews() -> str:
-        browser.get(served.url + "/")
-        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
-        browser.find_element(By.ID, "signin-button").click()
-        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
+        to_reviews(browser, wait, served.url, token)
         wait.until(ec.text_to_be_present_in_element((By.ID, "tab-review-count"), "1"))
         text = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card))).text
         browser.save_screenshot(str(SCREENSHOT.with_suffix(".queue.png")))
@@ -265,8 +281,7 @@ async def test_staff_correct_a_bill_in_the_reviews_view(
 async def test_staff_name_who_took_a_disputed_pick(unmanned_served: Served, browser: Any) -> None:
     served = unmanned_served
     hub = served.hub
-    svc = await unmanned_running(hub)
-    token = await make_token(hub, "li.wei", "staff")
+    svc, token = await staff_of(served)
     a = await shopper(svc, {})
     b = await shopper(svc, {})
     bill, _ = svc.bill(None, device="shelf-1", extra=[CartLine(gtin=TEA, qty=1, confidence=0.4)])
@@ -275,12 +290,8 @@ async def test_staff_name_who_took_a_disputed_pick(unmanned_served: Served, brow
     card = f"#reviews li[data-review-id='{dispute.id}']"
 
     def name_b() -> tuple[str, str, str]:
-        browser.get(served.url + "/")
-        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
-        browser.find_element(By.ID, "signin-button").click()
-        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
-        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card)))
-        browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+        to_reviews(browser, wait, served.url, token)
+        open_card(browser, wait, card)
         who = wait.until(ec.visibility_of_element_located((By.ID, "review-who"))).text
         # Nobody named yet: nothing can be charged.
         off = str(browser.find_element(By.ID, "confirm-button").get_attribute("disabled"))
@@ -304,9 +315,7 @@ async def test_a_bill_shows_what_else_its_shopper_owes(
     # The dispute staff charged to a shopper whose card declined: their bill, opened
     # next, lists it, so staff do not add that item to the bill again.
     served = unmanned_served
-    hub = served.hub
-    svc = await unmanned_running(hub)
-    token = await make_token(hub, "li.wei", "staff")
+    svc, token = await staff_of(served)
     a = await shopper(svc, {}, pay_token="declined-card-9")
     b = await shopper(svc, {})
     bill, _ = svc.bill(None, device="shelf-1", extra=[CartLine(gtin=TEA, qty=1, confidence=0.4)])
@@ -319,12 +328,8 @@ async def test_a_bill_shows_what_else_its_shopper_owes(
     card = f"#reviews li[data-review-id='{review.id}']"
 
     def open_bill() -> str:
-        browser.get(served.url + "/")
-        wait.until(ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
-        browser.find_element(By.ID, "signin-button").click()
-        wait.until(ec.visibility_of_element_located((By.ID, "tab-reviews"))).click()
-        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, card)))
-        browser.find_element(By.CSS_SELECTOR, f"{card} button.open").click()
+        to_reviews(browser, wait, served.url, token)
+        open_card(browser, wait, card)
         return str(wait.until(ec.visibility_of_element_located((By.ID, "review-also-box"))).text)
 
     text = await in_thread(open_bill)
