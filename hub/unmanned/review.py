@@ -68,6 +68,11 @@ class Review(BaseModel):
     def summary(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @property
+    def asked(self) -> Bill:
+        """What it asks the shopper to pay: the bill as decided, else as billed."""
+        return self.final or self.bill
+
 
 def new_review(bill: Bill, reason: str, now: float, *, candidates: tuple[str, ...] = ()) -> Review:
     return Review(
@@ -111,8 +116,7 @@ def owed_elsewhere(r: Review, others: list[Review]) -> dict[str, int]:
     for o in others:
         if o.id == r.id or o.session != r.session or o.status not in ("pending", "payment_failed"):
             continue
-        asked = o.final if o.status == "payment_failed" and o.final is not None else o.bill
-        for ln in asked.lines:
+        for ln in o.asked.lines:
             out[ln.gtin] = out.get(ln.gtin, 0) + ln.qty
     return out
 
