@@ -16,6 +16,8 @@ billed again for them."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +52,16 @@ class _Counter:
     billed_at: float = 0.0
     #: A bill is being made (its payment not started yet), or a payment's end handled:
     #: nothing else is billed meanwhile, or a tick would bill the same tags again.
-    starting: bool = False
+    busy: bool = False
+
+    @contextlib.contextmanager
+    def one_at_a_time(self) -> Iterator[None]:
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+
     #: Tags of a payment that did not go through → when: billed again only when read
     #: after that (not from the reads that made the failed bill).
     retry: dict[str, float] = field(default_factory=dict)
@@ -167,13 +178,10 @@ class RfidBox(Exits):
 
     async def bill_counter(self, epcs: list[str], now: float) -> None:
         c = self.counter
-        if c.starting:
+        if c.busy:
             return  # (its tags stay fresh: billed once that bill is made, if not on it)
-        c.starting = True
-        try:
+        with c.one_at_a_time():
             await self._bill_counter(epcs, now)
-        finally:
-            c.starting = False
 
     async def _bill_counter(self, epcs: list[str], now: float) -> None:
         svc, c = self.svc, self.counter
@@ -223,11 +231,8 @@ class RfidBox(Exits):
             return
         # Nothing else is billed until this is through: a tick billing the tags read
         # late meanwhile would bill them without their shopper, and twice.
-        c.starting = True
-        try:
+        with c.one_at_a_time():
             await self._payment_final(payment, done)
-        finally:
-            c.starting = False
 
     async def _payment_final(self, payment: Payment, done: Completed | None) -> None:
         c, svc = self.counter, self.svc
