@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.catalog import GtinError, normalise_gtin
 from hub.errors import HubError
-from hub.esl.prices import PriceRow, PromoRow
+from hub.esl.prices import PriceRow, PromoRow, Units
 from hub.pricing.money import MoneyError, to_minor
 
 State = Literal["scheduled", "queued", "rendered", "sent", "confirmed", "failed", "skipped"]
@@ -41,8 +41,6 @@ ORDER: dict[State, int] = {
 }
 FINAL = frozenset({"confirmed", "failed", "skipped"})
 Money = Annotated[str, StringConstraints(pattern=r"^\d{1,9}(\.\d{1,3})?$")]
-#: Unit pricing from a batch: GTIN → (content quantity, its unit, the basis shown).
-Units = dict[str, tuple[float, str, str]]
 Scope = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")]
 
 

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 ANY = "*"
+#: Unit pricing from a batch: GTIN → (content quantity, its unit, the basis shown).
+Units = dict[str, tuple[float, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +168,7 @@ def write_rows(
     )
 
 
-def write_units(
-    conn: sqlite3.Connection, units: dict[str, tuple[float, str, str]], now: float
-) -> None:
+def write_units(conn: sqlite3.Connection, units: Units, now: float) -> None:
     """Unit pricing (GTIN → content quantity, unit, basis), the latest per item."""
     conn.executemany(
         "INSERT INTO esl_units(gtin, content_qty, content_unit, basis, updated)"
