@@ -31,7 +31,7 @@ from simulators.shelf import ShelfSimulator
 from simulators.store.counter import pay_at_counter
 from simulators.store.layout import catalog_items
 from simulators.store.report import Report
-from simulators.store.scoring import score
+from simulators.store.scoring import LoggedHand, score
 from simulators.store.shoppers import Knobs, Shopper, epc_of, shopping_list, stream
 
 READ_CYCLES = 3
@@ -72,10 +72,11 @@ class StoreRun:
         self.entry = asyncio.Lock()
         self.counter = asyncio.Lock()
         self.vestibule = asyncio.Lock()
-        #: What happened, for a person tracing a wrong charge: "TS TRACK ACTION GTIN
-        #: SHELF/SLOT ..." per hand (what each sensor made of it after), and the
-        #: counter's and the doors' moments.
+        #: What happened, for a person tracing a wrong charge: each hand (what each
+        #: sensor made of it), the counter's and the doors' moments.
         self.log: list[str] = []
+        #: The hands among them, for a wrong charge's trace.
+        self.hands: list[LoggedHand] = []
         self.weights = {i["gtin"]: float(i["weight_g"]) for i in catalog_items()}
 
     @property
@@ -268,11 +269,14 @@ class StoreRun:
         shelf.grams[slot] += sign * self.weights[gtin]
         await asyncio.sleep(shelf.config.settle_s)  # the scale settles
         reading = shelf.grams[slot] + noise
-        self.log.append(
-            f"{time.time():.3f} {sh.track} {action} {gtin[-4:]} {shelf.device_id}/{slot}"
+        now = time.time()
+        text = (
+            f"{now:.3f} {sh.track} {action} {gtin[-4:]} {shelf.device_id}/{slot}"
             f" (stands at {at.get(sh.track)}; arm: {arm}, camera: {camera},"
             f" at the shelf: {' '.join(f'{t}@{s}' for t, s in at.items())})"
         )
+        self.log.append(text)
+        self.hands.append(LoggedHand(now, sh.track, shelf.device_id, text))
         await shelf.weight(slot, round(reading, 1))
 
     # -- RFID items --------------------------------------------------------------------

@@ -4,7 +4,7 @@ are compared with what its shopper really carried out."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from hub.checkout.sales import load_sale
 from hub.db import connect_reader
@@ -110,6 +110,15 @@ async def score(run: StoreRun, *, staff: bool = True) -> tuple[list[Outcome], in
 TRACE_AROUND_S = 3.0
 
 
+class LoggedHand(NamedTuple):
+    """A hand the scenario played (:attr:`StoreRun.hands`), and its line for a person."""
+
+    ts: float
+    track: str
+    shelf: str
+    text: str
+
+
 def trace(run: StoreRun, sh: Shopper) -> list[str]:
     """What a person needs to see why a charge came out wrong: every hand at the shelves
     the shopper used around their own (:func:`hands_around`), then the session's cart
@@ -119,22 +128,19 @@ def trace(run: StoreRun, sh: Shopper) -> list[str]:
         session = ss.load_one(conn, sh.session) if sh.session else None
     finally:
         conn.close()
-    return hands_around(run.log, sh.track) + (cart_lines(session) if session else [])
+    return hands_around(run.hands, sh.track) + (cart_lines(session) if session else [])
 
 
-def hands_around(log: list[str], track: str, around_s: float = TRACE_AROUND_S) -> list[str]:
-    """The scenario log's hands ("TS TRACK ACTION GTIN SHELF/SLOT ...") at a shelf within
-    ``around_s`` of one of ``track``'s hands there, in order."""
-    hands = []
-    for ln in log:
-        f = ln.split()
-        if len(f) > 4 and f[2] in ("pick", "put") and "/" in f[4]:
-            hands.append((float(f[0]), f[1], f[4].split("/")[0], ln))
-    mine = [(ts, shelf) for ts, who, shelf, _ in hands if who == track]
+def hands_around(
+    hands: list[LoggedHand], track: str, around_s: float = TRACE_AROUND_S
+) -> list[str]:
+    """The lines of the hands at a shelf within ``around_s`` of one of ``track``'s hands
+    there, in order."""
+    mine = [h for h in hands if h.track == track]
     return [
-        ln
-        for ts, _, shelf, ln in hands
-        if any(s == shelf and abs(t - ts) <= around_s for t, s in mine)
+        h.text
+        for h in hands
+        if any(m.shelf == h.shelf and abs(m.ts - h.ts) <= around_s for m in mine)
     ]
 
 

@@ -4,25 +4,28 @@ the session's cart lines with each sensor's word."""
 from __future__ import annotations
 
 from hub.unmanned.sessions import CartLine, Evidence, ShopperSession
-from simulators.store.scoring import cart_lines, hands_around
+from simulators.store.scoring import LoggedHand, cart_lines, hands_around
 
-LOG = [
-    "100.000 t1 pick 0001 shelf-1/s1 (stands at s1; arm: t1, camera: t1, at the shelf: t1@s1)",
-    "101.000 t2 pick 0002 shelf-1/s2 (stands at s2; arm: t1, camera: t2, at the shelf: ...)",
-    "102.000 t3 pick 0003 shelf-2/s1 (stands at s1; arm: t3, camera: t3, at the shelf: t3@s1)",
-    "103.500 t1 at the counter: payment p1",
-    "110.000 t2 put 0002 shelf-1/s2 (stands at s2; arm: t2, camera: -, at the shelf: t2@s2)",
-    "shopper 4: not let in",
+HANDS = [
+    LoggedHand(100.0, "t1", "shelf-1", "100.000 t1 pick 0001 shelf-1/s1 (...)"),
+    LoggedHand(101.0, "t2", "shelf-1", "101.000 t2 pick 0002 shelf-1/s2 (...)"),
+    LoggedHand(102.0, "t3", "shelf-2", "102.000 t3 pick 0003 shelf-2/s1 (...)"),
+    LoggedHand(110.0, "t2", "shelf-1", "110.000 t2 put 0002 shelf-1/s2 (...)"),
 ]
+
+
+def text(*hands: LoggedHand) -> list[str]:
+    return [h.text for h in hands]
 
 
 def test_the_hands_at_the_shoppers_shelves_around_theirs() -> None:
     # t2's pick at shelf-1 is 1 s after t1's; t3 was at another shelf; t2's put-back is
-    # 10 s later; the counter line and the door's are not hands.
-    assert hands_around(LOG, "t1") == LOG[:2]
-    assert hands_around(LOG, "t2") == [LOG[0], LOG[1], LOG[4]]
-    assert hands_around(LOG, "t2", around_s=0.5) == [LOG[1], LOG[4]]
-    assert hands_around(LOG, "t9") == []
+    # 10 s later.
+    t1_pick, t2_pick, _, t2_put = HANDS
+    assert hands_around(HANDS, "t1") == text(t1_pick, t2_pick)
+    assert hands_around(HANDS, "t2") == text(t1_pick, t2_pick, t2_put)
+    assert hands_around(HANDS, "t2", around_s=0.5) == text(t2_pick, t2_put)
+    assert hands_around(HANDS, "t9") == []
 
 
 def test_cart_lines_carry_every_sensors_word() -> None:
